@@ -1,0 +1,50 @@
+# sipedge build and test entry points. `make test` is what CI runs; it
+# installs the tools it needs when they are missing.
+
+GO            ?= go
+BIN           := $(CURDIR)/bin
+STATICCHECK   := $(BIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+# How long each fuzz target runs in `make fuzz` (the seed corpus always
+# runs as part of `make test`).
+FUZZTIME      ?= 10m
+COUNT         ?= 5
+
+.PHONY: all build test lint unit bench-check bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/sipedge ./cmd/sipedge
+
+test: lint unit bench-check
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l . | grep -v '^bench/.*/vendor/' || true); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	cd bench/sipgo && $(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# The comparison benchmarks must keep building and passing their own
+# checks; one iteration each is enough for that.
+bench-check:
+	cd bench/sipgo && $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./sip
+
+bench:
+	COUNT=$(COUNT) bash bench/parser.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDatagram$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzURI$$' -fuzztime $(FUZZTIME) ./sip
+
+clean:
+	rm -rf $(BIN)

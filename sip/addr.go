@@ -1,0 +1,137 @@
+package sip
+
+import "strings"
+
+// Addr is a name-addr or addr-spec with its header parameters, as in
+// From, To, Contact, Route, Record-Route and Path (RFC 3261 §20.10).
+type Addr struct {
+	// Display is the display name as written, quotes included; "" when
+	// absent. DisplayName returns it unquoted.
+	Display string
+	URI     URI
+	// Params are the header parameters after the address (";tag=...",
+	// ";expires=...", ";+sip.instance=...").
+	Params Params
+	// Wildcard is set for "Contact: *"; URI and Display are empty then.
+	Wildcard bool
+}
+
+// Tag returns the tag parameter ("" when absent).
+func (a *Addr) Tag() string {
+	v, _ := a.Params.Get("tag")
+	return v
+}
+
+// DisplayName returns the display name without quotes and escapes.
+func (a *Addr) DisplayName() string { return Unquote(a.Display) }
+
+// ParseAddr parses a name-addr or addr-spec with header parameters, using
+// the default limits.
+func ParseAddr(s string) (Addr, error) {
+	var a Addr
+	if err := parseAddr(s, &a, DefaultLimits()); err != nil {
+		return Addr{}, err
+	}
+	return a, nil
+}
+
+func parseAddr(s string, a *Addr, l Limits) *ParseError {
+	s = trimLWS(s)
+	if s == "" {
+		return errBad("empty address")
+	}
+	if s == "*" {
+		a.Wildcard = true
+		return nil
+	}
+	var uri, params string
+	switch lt := strings.IndexByte(s, '<'); {
+	case s[0] == '"':
+		e := quotedEnd(s, 0)
+		if e < 0 {
+			return errBad("unterminated quoted display name")
+		}
+		if !validQuotedText(s[1 : e-1]) {
+			return errBad("malformed display name")
+		}
+		a.Display = s[:e]
+		rest := s[skipLWS(s, e):]
+		if rest == "" || rest[0] != '<' {
+			return errBad("missing < after display name")
+		}
+		gt := strings.IndexByte(rest, '>')
+		if gt < 0 {
+			return errBad("missing > in address")
+		}
+		uri, params = rest[1:gt], rest[gt+1:]
+	case lt >= 0:
+		disp := trimLWS(s[:lt])
+		for i := 0; i < len(disp); i++ {
+			if !isToken(disp[i]) && !isLWSByte(disp[i]) {
+				return errBad("malformed display name")
+			}
+		}
+		a.Display = disp
+		gt := strings.IndexByte(s[lt:], '>')
+		if gt < 0 {
+			return errBad("missing > in address")
+		}
+		uri, params = s[lt+1:lt+gt], s[lt+gt+1:]
+	default:
+		// addr-spec: parameters after the URI belong to the header field.
+		end := strings.IndexByte(s, ';')
+		if end < 0 {
+			end = len(s)
+		}
+		uri, params = trimLWS(s[:end]), s[end:]
+		if strings.ContainsAny(uri, " \t,?") {
+			return errBad("address with , ? or ; must be in angle brackets")
+		}
+	}
+	if err := parseURI(uri, &a.URI, l); err != nil {
+		return err
+	}
+	if err := checkHeaderParams(params, l.MaxParams); err != nil {
+		return err
+	}
+	a.Params = Params(trimLWS(params))
+	return nil
+}
+
+// validQuotedText checks the inside of a quoted-string: qdtext and
+// quoted-pair, no control characters but HTAB (UTF-8 allowed).
+func validQuotedText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' {
+			i++
+			if i < len(s) && (s[i] == '\r' || s[i] == '\n') {
+				return false
+			}
+			continue
+		}
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// String returns the address in name-addr form.
+func (a Addr) String() string { return string(a.AppendTo(nil)) }
+
+// AppendTo appends the address in name-addr form (angle brackets always,
+// so URI parameters are never mistaken for header parameters).
+func (a *Addr) AppendTo(b []byte) []byte {
+	if a.Wildcard {
+		return append(b, '*')
+	}
+	if a.Display != "" {
+		b = append(b, a.Display...)
+		b = append(b, ' ')
+	}
+	b = append(b, '<')
+	b = a.URI.AppendTo(b)
+	b = append(b, '>')
+	return append(b, a.Params...)
+}

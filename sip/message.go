@@ -1,0 +1,686 @@
+package sip
+
+import (
+	"iter"
+	"strconv"
+	"strings"
+)
+
+// inlineFields is how many header fields a Message holds without a second
+// allocation; a typical WebRTC INVITE has 15 to 20.
+const inlineFields = 20
+
+// Message is a SIP request (Method != "") or response. Parse and the
+// stream parser fill it; the typed accessors read the header fields a
+// proxy, registrar and edge need without allocating, and the edit methods
+// keep the typed view and the header fields in step.
+type Message struct {
+	// Method is the request method; "" for a response.
+	Method     string
+	RequestURI URI
+	// StatusCode and Reason are set for a response.
+	StatusCode int
+	Reason     string
+	// Version is the SIP-Version of the start line, "SIP/2.0".
+	Version string
+	// Body is the message body, cut to Content-Length when the message
+	// carried one.
+	Body string
+
+	fields []Field
+	inline [inlineFields]Field
+
+	// startLine is the start line as received; "" once it was changed.
+	startLine string
+	src       string
+
+	// The typed view of the singleton fields and the top Via; -1 marks an
+	// absent number.
+	via                         Via
+	from, to                    Addr
+	fromVal, toVal              string
+	callID                      string
+	cseq                        CSeq
+	maxForwards, contentLength  int
+	expires, minExpires, flowTm int64
+}
+
+// IsRequest reports whether m is a request.
+func (m *Message) IsRequest() bool { return m.Method != "" }
+
+// Fields returns the header fields in order. The slice and its fields must
+// not be modified; use the edit methods.
+func (m *Message) Fields() []Field { return m.fields }
+
+// Get returns the value of the first header field called name (full or
+// compact form, any case).
+func (m *Message) Get(name string) (string, bool) {
+	h := HeaderOf(name)
+	for i := range m.fields {
+		f := &m.fields[i]
+		if f.Key == h && (h != HeaderOther || strings.EqualFold(f.Name, name)) {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// Values yields each value of header h, splitting comma-separated lists
+// of the headers that are lists (Via, Contact, Route, Supported...). An
+// open quote or bracket ends the sequence with an error.
+func (m *Message) Values(h Header) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for i := range m.fields {
+			f := &m.fields[i]
+			if f.Key != h {
+				continue
+			}
+			if !h.multiValue() {
+				if !yield(f.Value, nil) {
+					return
+				}
+				continue
+			}
+			rest := f.Value
+			for rest != "" {
+				first, r, ok := splitFirst(rest)
+				if !ok {
+					yield("", errBad("unterminated list element in "+h.String()))
+					return
+				}
+				rest = r
+				if first == "" {
+					continue
+				}
+				if !yield(first, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// HasToken reports whether the list header h (Supported, Require,
+// Proxy-Require, Unsupported, Allow...) holds token t, case-insensitively.
+func (m *Message) HasToken(h Header, t string) bool {
+	for v, err := range m.Values(h) {
+		if err == nil && strings.EqualFold(v, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// TopVia returns the first Via value.
+func (m *Message) TopVia() Via { return m.via }
+
+// Vias yields every Via value, top first.
+func (m *Message) Vias() iter.Seq2[Via, error] {
+	return func(yield func(Via, error) bool) {
+		for v, err := range m.Values(HeaderVia) {
+			var via Via
+			if err == nil {
+				if perr := parseVia(v, &via, DefaultLimits()); perr != nil {
+					err = perr
+				}
+			}
+			if !yield(via, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// From returns the From header value.
+func (m *Message) From() Addr { return m.from }
+
+// To returns the To header value.
+func (m *Message) To() Addr { return m.to }
+
+// CallID returns the Call-ID.
+func (m *Message) CallID() string { return m.callID }
+
+// CSeq returns the CSeq.
+func (m *Message) CSeq() CSeq { return m.cseq }
+
+// MaxForwards returns Max-Forwards and whether the message carries it.
+func (m *Message) MaxForwards() (int, bool) { return m.maxForwards, m.maxForwards >= 0 }
+
+// ContentLength returns the Content-Length field's value and whether the
+// message carries one; the serializer always writes len(Body).
+func (m *Message) ContentLength() (int, bool) { return m.contentLength, m.contentLength >= 0 }
+
+// ContentType returns the Content-Type value ("" when absent).
+func (m *Message) ContentType() string { v, _ := m.Get("Content-Type"); return v }
+
+// Expires returns the Expires header's delta-seconds and whether present.
+func (m *Message) Expires() (uint32, bool) { return uint32(m.expires), m.expires >= 0 }
+
+// MinExpires returns the Min-Expires value and whether present.
+func (m *Message) MinExpires() (uint32, bool) { return uint32(m.minExpires), m.minExpires >= 0 }
+
+// FlowTimer returns the Flow-Timer value (RFC 5626) and whether present.
+func (m *Message) FlowTimer() (uint32, bool) { return uint32(m.flowTm), m.flowTm >= 0 }
+
+// Addrs yields each address of header h (Contact, Route, Record-Route,
+// Path, or any name-addr list), in order.
+func (m *Message) Addrs(h Header) iter.Seq2[Addr, error] {
+	return func(yield func(Addr, error) bool) {
+		for v, err := range m.Values(h) {
+			var a Addr
+			if err == nil {
+				if perr := parseAddr(v, &a, DefaultLimits()); perr != nil {
+					err = perr
+				}
+			}
+			if !yield(a, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Contacts yields the Contact addresses ("*" as a Wildcard address).
+func (m *Message) Contacts() iter.Seq2[Addr, error] { return m.Addrs(HeaderContact) }
+
+// Routes yields the Route set.
+func (m *Message) Routes() iter.Seq2[Addr, error] { return m.Addrs(HeaderRoute) }
+
+// RecordRoutes yields the Record-Route entries.
+func (m *Message) RecordRoutes() iter.Seq2[Addr, error] { return m.Addrs(HeaderRecordRoute) }
+
+// Paths yields the Path entries (RFC 3327).
+func (m *Message) Paths() iter.Seq2[Addr, error] { return m.Addrs(HeaderPath) }
+
+// FirstAddr returns the first address of header h and whether there is one.
+func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
+	i := m.first(h)
+	if i < 0 {
+		return Addr{}, false, nil
+	}
+	v := m.fields[i].Value
+	if h.multiValue() {
+		first, _, ok := splitFirst(v)
+		if !ok {
+			return Addr{}, false, errBad("unterminated list element in " + h.String())
+		}
+		v = first
+	}
+	var a Addr
+	if err := parseAddr(v, &a, DefaultLimits()); err != nil {
+		return Addr{}, false, err
+	}
+	return a, true, nil
+}
+
+// index parses value as header h into the typed view. Duplicates of the
+// single-value fields must agree (RFC 3261 §7.3.1: a conflicting second
+// Content-Length is a framing ambiguity).
+func (m *Message) index(h Header, value string, parsing bool) *ParseError {
+	l := DefaultLimits()
+	switch h {
+	case HeaderVia:
+		// Only the top Via is read on every message; the others are checked
+		// when a proxy reaches them (Vias, RemoveTopVia).
+		if m.via.Transport != "" {
+			return nil
+		}
+		first, _, ok := splitFirst(value)
+		if !ok || first == "" {
+			return errBad("malformed Via")
+		}
+		return parseVia(first, &m.via, l)
+	case HeaderFrom, HeaderTo:
+		dst, prev := &m.from, &m.fromVal
+		if h == HeaderTo {
+			dst, prev = &m.to, &m.toVal
+		}
+		if *prev != "" {
+			if *prev != value {
+				return errBad("conflicting " + h.String())
+			}
+			return nil
+		}
+		var a Addr
+		if err := parseAddr(value, &a, l); err != nil {
+			err.Reason = "malformed " + h.String() + ": " + err.Reason
+			return err
+		}
+		if a.Wildcard {
+			return errBad("malformed " + h.String())
+		}
+		*dst, *prev = a, value
+	case HeaderCallID:
+		if !validCallID(value) {
+			return errBad("malformed Call-ID")
+		}
+		if m.callID != "" && m.callID != value {
+			return errBad("conflicting Call-ID")
+		}
+		m.callID = value
+	case HeaderCSeq:
+		c, err := parseCSeq(value)
+		if err != nil {
+			return err
+		}
+		if m.cseq.Method != "" && m.cseq != c {
+			return errBad("conflicting CSeq")
+		}
+		m.cseq = c
+	case HeaderMaxForwards:
+		return setNumber(&m.maxForwards, value, 255, h)
+	case HeaderContentLength:
+		return setNumber(&m.contentLength, value, 1<<31-1, h)
+	case HeaderExpires:
+		return setNumber64(&m.expires, value, h)
+	case HeaderMinExpires:
+		return setNumber64(&m.minExpires, value, h)
+	case HeaderFlowTimer:
+		return setNumber64(&m.flowTm, value, h)
+	}
+	return nil
+}
+
+func setNumber(dst *int, value string, max uint64, h Header) *ParseError {
+	n, ok := parseUint(value, max)
+	if !ok {
+		return errBad("malformed " + h.String())
+	}
+	if *dst >= 0 && *dst != int(n) {
+		return errBad("conflicting " + h.String())
+	}
+	*dst = int(n)
+	return nil
+}
+
+// setNumber64 stores delta-seconds (up to 2**32-1, RFC 3261 §25.1).
+func setNumber64(dst *int64, value string, h Header) *ParseError {
+	n, ok := parseUint(value, 1<<32-1)
+	if !ok {
+		return errBad("malformed " + h.String())
+	}
+	if *dst < 0 {
+		*dst = int64(n)
+	}
+	return nil
+}
+
+// validCallID checks callid = word [ "@" word ].
+func validCallID(s string) bool {
+	local, host, hasAt := strings.Cut(s, "@")
+	return validWord(local) && (!hasAt || validWord(host))
+}
+
+func validWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if charClass[s[i]]&cWord == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// refresh rebuilds the typed view of header h from the fields.
+func (m *Message) refresh(h Header) error {
+	switch h {
+	case HeaderVia:
+		m.via = Via{}
+	case HeaderFrom:
+		m.from, m.fromVal = Addr{}, ""
+	case HeaderTo:
+		m.to, m.toVal = Addr{}, ""
+	case HeaderCallID:
+		m.callID = ""
+	case HeaderCSeq:
+		m.cseq = CSeq{}
+	case HeaderMaxForwards:
+		m.maxForwards = -1
+	case HeaderContentLength:
+		m.contentLength = -1
+	case HeaderExpires:
+		m.expires = -1
+	case HeaderMinExpires:
+		m.minExpires = -1
+	case HeaderFlowTimer:
+		m.flowTm = -1
+	default:
+		return nil
+	}
+	for i := range m.fields {
+		if f := &m.fields[i]; f.Key == h {
+			if err := m.index(h, f.Value, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// The edits below are the ones a proxy, registrar and edge make. Each one
+// touches only the fields it changes; every other field keeps its bytes.
+
+// insert puts f at index i.
+func (m *Message) insert(i int, f Field) {
+	m.fields = append(m.fields, Field{})
+	copy(m.fields[i+1:], m.fields[i:])
+	m.fields[i] = f
+}
+
+func (m *Message) remove(i int) {
+	copy(m.fields[i:], m.fields[i+1:])
+	m.fields[len(m.fields)-1] = Field{}
+	m.fields = m.fields[:len(m.fields)-1]
+}
+
+func (m *Message) first(h Header) int {
+	for i := range m.fields {
+		if m.fields[i].Key == h {
+			return i
+		}
+	}
+	return -1
+}
+
+// Prepend adds value as the first value of list header h: a new field
+// before the first existing one, or at the end of the header fields when
+// there is none (Via at the top).
+func (m *Message) Prepend(h Header, value string) error {
+	i := m.first(h)
+	if i < 0 {
+		i = len(m.fields)
+		if h == HeaderVia {
+			i = 0
+		}
+	}
+	m.insert(i, Field{Name: h.String(), Value: value, Key: h})
+	return m.refresh(h)
+}
+
+// PrependVia adds v as the top Via.
+func (m *Message) PrependVia(v Via) {
+	m.insert(0, Field{Name: "Via", Value: v.String(), Key: HeaderVia})
+	m.via = v
+}
+
+// RemoveFirst removes the first value of list header h and returns it:
+// the whole first field, or its first element when the field holds a
+// comma-separated list.
+func (m *Message) RemoveFirst(h Header) (string, bool) {
+	i := m.first(h)
+	if i < 0 {
+		return "", false
+	}
+	f := &m.fields[i]
+	first, rest, ok := splitFirst(f.Value)
+	if !ok || rest == "" {
+		v := f.Value
+		m.remove(i)
+		m.refresh(h) //nolint:errcheck // the remaining fields parsed before
+		return v, true
+	}
+	f.Value, f.raw = rest, ""
+	m.refresh(h) //nolint:errcheck // the remaining fields parsed before
+	return first, true
+}
+
+// RemoveTopVia removes the top Via, as a proxy does with a response.
+func (m *Message) RemoveTopVia() (string, bool) { return m.RemoveFirst(HeaderVia) }
+
+// SetTopVia replaces the top Via value with v, splitting it from a
+// comma-separated line if needed.
+func (m *Message) SetTopVia(v Via) {
+	i := m.first(HeaderVia)
+	if i < 0 {
+		m.PrependVia(v)
+		return
+	}
+	f := &m.fields[i]
+	if _, rest, ok := splitFirst(f.Value); ok && rest != "" {
+		f.Value, f.raw = rest, ""
+		m.insert(i, Field{Name: "Via", Value: v.String(), Key: HeaderVia})
+	} else {
+		m.fields[i] = Field{Name: f.Name, Value: v.String(), Key: HeaderVia}
+	}
+	m.via = v
+}
+
+// SetTopViaReceived records where the request came from in the top Via
+// (RFC 3261 §18.2.1, RFC 3581): received when host is not "", rport's
+// value when port is not 0.
+func (m *Message) SetTopViaReceived(host string, port int) {
+	v := m.via
+	n := len(v.Params) + len(host) + 24
+	b := make([]byte, 0, n)
+	b = append(b, v.Params...)
+	p := v.Params
+	if host != "" {
+		if p.Has("received") {
+			p = p.Without("received")
+			b = append(b[:0], p...)
+		}
+		b = append(b, ";received="...)
+		b = append(b, host...)
+	}
+	if port != 0 {
+		if p.Has("rport") {
+			b = append(b[:0], p.Without("rport")...)
+			if host != "" {
+				b = append(b, ";received="...)
+				b = append(b, host...)
+			}
+		}
+		b = append(b, ";rport="...)
+		b = strconv.AppendInt(b, int64(port), 10)
+	}
+	v.Params = Params(b)
+	m.SetTopVia(v)
+}
+
+// DecrementMaxForwards lowers Max-Forwards by one and returns the new
+// value; a message without one gets Max-Forwards: 70 (RFC 3261 §16.6). The
+// caller answers 483 before calling it on 0.
+func (m *Message) DecrementMaxForwards() int {
+	i := m.first(HeaderMaxForwards)
+	if i < 0 {
+		m.fields = append(m.fields, Field{Name: "Max-Forwards", Value: "70", Key: HeaderMaxForwards})
+		m.maxForwards = 70
+		return 70
+	}
+	n := m.maxForwards - 1
+	if n < 0 {
+		n = 0
+	}
+	f := &m.fields[i]
+	f.Value, f.raw = smallInt(n), ""
+	m.maxForwards = n
+	return n
+}
+
+// smallInt formats 0..255 without allocating.
+func smallInt(n int) string {
+	const digits = "0123456789"
+	switch {
+	case n < 10:
+		return digits[n : n+1]
+	default:
+		return strconv.Itoa(n)
+	}
+}
+
+// Add appends a header field.
+func (m *Message) Add(name, value string) error {
+	h := HeaderOf(name)
+	if h != HeaderOther && len(name) == 1 {
+		name = h.String()
+	}
+	m.fields = append(m.fields, Field{Name: name, Value: value, Key: h})
+	return m.refresh(h)
+}
+
+// Set replaces every field called name with one holding value, at the
+// place of the first.
+func (m *Message) Set(name, value string) error {
+	h := HeaderOf(name)
+	at := -1
+	for i := 0; i < len(m.fields); i++ {
+		if m.fields[i].Is(name) {
+			if at < 0 {
+				at = i
+				m.fields[i] = Field{Name: m.fields[i].Name, Value: value, Key: h}
+				continue
+			}
+			m.remove(i)
+			i--
+		}
+	}
+	if at < 0 {
+		return m.Add(name, value)
+	}
+	return m.refresh(h)
+}
+
+// Del removes every field called name.
+func (m *Message) Del(name string) {
+	h := HeaderOf(name)
+	for i := 0; i < len(m.fields); i++ {
+		if m.fields[i].Is(name) {
+			m.remove(i)
+			i--
+		}
+	}
+	m.refresh(h) //nolint:errcheck // removing cannot make the rest invalid
+}
+
+// SetRequestURI replaces the Request-URI.
+func (m *Message) SetRequestURI(u URI) {
+	m.RequestURI = u
+	m.startLine = ""
+}
+
+// SetBody replaces the body and its Content-Type ("" removes it).
+func (m *Message) SetBody(contentType, body string) {
+	m.Body = body
+	if contentType == "" {
+		m.Del("Content-Type")
+		return
+	}
+	m.Set("Content-Type", contentType) //nolint:errcheck // not a typed field
+}
+
+// NewRequest returns a request with the given method and Request-URI and
+// no header fields; the caller adds Via, From, To, Call-ID, CSeq and
+// Max-Forwards.
+func NewRequest(method string, ruri URI) *Message {
+	m := &Message{Method: method, RequestURI: ruri, Version: "SIP/2.0"}
+	m.reset()
+	return m
+}
+
+func (m *Message) reset() {
+	m.fields = m.inline[:0]
+	m.maxForwards, m.contentLength, m.expires, m.minExpires, m.flowTm = -1, -1, -1, -1, -1
+}
+
+// NewResponse returns a response to req with the header fields RFC 3261
+// §8.2.6.2 copies (Via, From, To, Call-ID, CSeq) as their bytes; reason ""
+// takes the standard phrase.
+func NewResponse(req *Message, code int, reason string) *Message {
+	if reason == "" {
+		reason = StatusText(code)
+	}
+	r := &Message{StatusCode: code, Reason: reason, Version: "SIP/2.0"}
+	r.reset()
+	for i := range req.fields {
+		switch req.fields[i].Key {
+		case HeaderVia, HeaderFrom, HeaderTo, HeaderCallID, HeaderCSeq:
+			r.fields = append(r.fields, req.fields[i])
+		}
+	}
+	r.via, r.from, r.to, r.fromVal, r.toVal = req.via, req.from, req.to, req.fromVal, req.toVal
+	r.callID, r.cseq = req.callID, req.cseq
+	return r
+}
+
+// SetToTag adds a tag to the To header when it has none.
+func (m *Message) SetToTag(tag string) {
+	if m.to.Params.Has("tag") {
+		return
+	}
+	i := m.first(HeaderTo)
+	if i < 0 {
+		return
+	}
+	f := &m.fields[i]
+	f.Value, f.raw = f.Value+";tag="+tag, ""
+	m.refresh(HeaderTo) //nolint:errcheck // a token tag keeps the field valid
+}
+
+// String returns the message as it would be sent.
+func (m *Message) String() string { return string(m.AppendTo(nil)) }
+
+// AppendTo appends the message in wire form to b: the start line and
+// every untouched header field as their original bytes (with CRLF line
+// ends), changed and new fields as "Name: value", and always a
+// Content-Length equal to len(Body), also when the message arrived over a
+// transport that did not need one (RFC 7118 §5.2, RFC 3261 §18.3).
+func (m *Message) AppendTo(b []byte) []byte {
+	if m.startLine != "" {
+		b = append(b, m.startLine...)
+	} else if m.Method != "" {
+		b = append(b, m.Method...)
+		b = append(b, ' ')
+		b = m.RequestURI.AppendTo(b)
+		b = append(b, ' ')
+		b = append(b, m.version()...)
+	} else {
+		b = append(b, m.version()...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(m.StatusCode), 10)
+		b = append(b, ' ')
+		b = append(b, m.Reason...)
+	}
+	b = append(b, "\r\n"...)
+	wroteCL := false
+	for i := range m.fields {
+		f := &m.fields[i]
+		if f.Key == HeaderContentLength {
+			if wroteCL {
+				continue
+			}
+			wroteCL = true
+			if m.contentLength != len(m.Body) || f.raw == "" {
+				b = appendContentLength(b, len(m.Body))
+				continue
+			}
+		}
+		if f.raw != "" && strings.IndexByte(f.raw, '\n') < 0 {
+			b = append(b, f.raw...)
+		} else {
+			b = append(b, f.Name...)
+			b = append(b, ": "...)
+			b = append(b, f.Value...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	if !wroteCL {
+		b = appendContentLength(b, len(m.Body))
+	}
+	b = append(b, "\r\n"...)
+	return append(b, m.Body...)
+}
+
+func appendContentLength(b []byte, n int) []byte {
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, "\r\n"...)
+}
+
+func (m *Message) version() string {
+	if m.Version == "" {
+		return "SIP/2.0"
+	}
+	return m.Version
+}

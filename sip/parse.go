@@ -1,0 +1,395 @@
+package sip
+
+import (
+	"encoding/binary"
+	"strings"
+	"unsafe"
+)
+
+// Parser parses datagram messages (UDP, and WebSocket where each message
+// is one frame): one buffer holds exactly one message, Content-Length is
+// optional and a longer body is truncated to it (RFC 3261 §18.3). A Parser
+// holds only its limits and is safe for concurrent use.
+type Parser struct {
+	limits Limits
+}
+
+// NewParser returns a datagram parser with limits l (zero fields take the
+// defaults).
+func NewParser(l Limits) *Parser { return &Parser{limits: l.withDefaults()} }
+
+// Parse parses one datagram message with the default limits.
+func Parse(b []byte) (*Message, error) {
+	return (&Parser{limits: DefaultLimits()}).Parse(b)
+}
+
+// Parse parses one message. The message keeps its own copy of b.
+func (p *Parser) Parse(b []byte) (*Message, error) {
+	if len(b) > p.limits.MaxMessageSize {
+		return nil, &ParseError{Status: 513, Reason: "message too large"}
+	}
+	m, err := parseMessage(string(b), false, &p.limits)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParseOwned parses one message held in b, which it takes over: the
+// message's strings share b's memory, so the caller must not change b
+// afterwards. It saves Parse's copy where the transport already gives each
+// message a buffer of its own (a WebSocket frame, a datagram copied out of
+// the read buffer).
+func (p *Parser) ParseOwned(b []byte) (*Message, error) {
+	if len(b) > p.limits.MaxMessageSize {
+		return nil, &ParseError{Status: 513, Reason: "message too large"}
+	}
+	if len(b) == 0 {
+		return nil, errBad("empty message")
+	}
+	m, err := parseMessage(unsafe.String(&b[0], len(b)), false, &p.limits)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// parseMessage parses s; stream means Content-Length is required and s
+// ends exactly where the body does.
+func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
+	m := &Message{src: s, maxForwards: -1, contentLength: -1, expires: -1, minExpires: -1, flowTm: -1}
+	m.fields = m.inline[:0]
+
+	pos := 0
+	for pos < len(s) && (s[pos] == '\r' || s[pos] == '\n') {
+		pos++
+	}
+	if pos == len(s) {
+		return nil, errBad("empty message")
+	}
+	line, next, err := readLine(s, pos, l)
+	if err != nil {
+		return nil, err
+	}
+	var firstErr *ParseError
+	if err := m.parseStartLine(line, l); err != nil {
+		if err.Status != 505 {
+			return nil, err
+		}
+		firstErr = err
+	}
+	m.startLine = line
+	pos = next
+
+	// Header fields: one per line, continuation lines start with WSP.
+	bodyStart := len(s)
+	fieldStart := -1
+	fieldEnd := 0
+	folded := false
+	for {
+		if pos >= len(s) {
+			if stream {
+				return nil, errBad("missing empty line after header fields")
+			}
+			break
+		}
+		nl := strings.IndexByte(s[pos:], '\n')
+		lineEnd, nextPos := len(s), len(s)
+		if nl >= 0 {
+			lineEnd, nextPos = pos+nl, pos+nl+1
+		}
+		if lineEnd > pos && s[lineEnd-1] == '\r' {
+			lineEnd--
+		}
+		if lineEnd > pos && isWSP(s[pos]) {
+			if fieldStart < 0 {
+				return nil, errBad("continuation line before first header field")
+			}
+			fieldEnd, folded = lineEnd, true
+			if fieldEnd-fieldStart > l.MaxLineLength {
+				return nil, errBad("header field too long")
+			}
+			pos = nextPos
+			continue
+		}
+		if fieldStart >= 0 {
+			if err := m.addParsedField(s[fieldStart:fieldEnd], folded, l); err != nil {
+				if err.Status == 0 {
+					return nil, errBad(err.Reason)
+				}
+				if firstErr == nil {
+					firstErr = err
+				}
+			}
+			fieldStart = -1
+		}
+		if lineEnd == pos {
+			// The empty line: the body follows.
+			bodyStart = nextPos
+			break
+		}
+		if lineEnd-pos > l.MaxLineLength {
+			return nil, errBad("header field too long")
+		}
+		fieldStart, fieldEnd, folded = pos, lineEnd, false
+		pos = nextPos
+	}
+	if fieldStart >= 0 {
+		if err := m.addParsedField(s[fieldStart:fieldEnd], folded, l); err != nil {
+			if err.Status == 0 {
+				return nil, errBad(err.Reason)
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	body := s[bodyStart:]
+
+	if err := m.checkMandatory(); err != nil {
+		// A malformed mandatory field is reported as itself, without a
+		// message to answer from.
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		return nil, err
+	}
+	switch cl := m.contentLength; {
+	case cl < 0 && stream:
+		if firstErr == nil {
+			firstErr = errBad("missing Content-Length")
+		}
+	case cl < 0:
+	case len(body) < cl:
+		if firstErr == nil {
+			firstErr = errBad("body shorter than Content-Length")
+		}
+	default:
+		body = body[:cl]
+	}
+	m.Body = body
+	if firstErr != nil {
+		firstErr.Msg = m
+		return nil, firstErr
+	}
+	return m, nil
+}
+
+// readLine returns the line at pos without its line end, and where the
+// next line starts.
+func readLine(s string, pos int, l *Limits) (line string, next int, err *ParseError) {
+	nl := strings.IndexByte(s[pos:], '\n')
+	end, next := len(s), len(s)
+	if nl >= 0 {
+		end, next = pos+nl, pos+nl+1
+	}
+	if end > pos && s[end-1] == '\r' {
+		end--
+	}
+	if end-pos > l.MaxLineLength {
+		return "", 0, errBad("start line too long")
+	}
+	return s[pos:end], next, nil
+}
+
+func (m *Message) parseStartLine(line string, l *Limits) *ParseError {
+	if hasPrefixFold(line, "SIP/") {
+		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+		sp := strings.IndexByte(line, ' ')
+		if sp < 0 || !validVersion(line[:sp]) {
+			return errBad("malformed status line")
+		}
+		m.Version = line[:sp]
+		rest := line[sp+1:]
+		if len(rest) < 3 || len(rest) > 3 && rest[3] != ' ' {
+			return errBad("malformed status code")
+		}
+		code, ok := parseUint(rest[:3], 699)
+		if !ok || code < 100 {
+			return errBad("malformed status code")
+		}
+		m.StatusCode = int(code)
+		if len(rest) > 3 {
+			m.Reason = rest[4:]
+		}
+		if !validText(m.Reason) {
+			return errBad("malformed reason phrase")
+		}
+		return nil
+	}
+	// Request-Line = Method SP Request-URI SP SIP-Version
+	sp1 := strings.IndexByte(line, ' ')
+	sp2 := strings.LastIndexByte(line, ' ')
+	if sp1 <= 0 || sp2 == sp1 {
+		return errBad("malformed request line")
+	}
+	m.Method = line[:sp1]
+	if !allToken(m.Method) {
+		return errBad("malformed method")
+	}
+	uri := line[sp1+1 : sp2]
+	if uri == "" || strings.IndexByte(uri, ' ') >= 0 || strings.IndexByte(uri, '\t') >= 0 {
+		return errBad("malformed Request-URI")
+	}
+	if err := parseURI(uri, &m.RequestURI, *l); err != nil {
+		if err.Status == 400 {
+			err.Reason = "malformed Request-URI"
+		}
+		return err
+	}
+	m.Version = line[sp2+1:]
+	if !validVersion(m.Version) {
+		return errBad("malformed SIP version")
+	}
+	if m.Version != "SIP/2.0" && !strings.EqualFold(m.Version, "SIP/2.0") {
+		return &ParseError{Status: 505, Reason: "unsupported SIP version " + m.Version}
+	}
+	return nil
+}
+
+// validVersion checks "SIP" "/" 1*DIGIT "." 1*DIGIT.
+func validVersion(v string) bool {
+	if !hasPrefixFold(v, "SIP/") {
+		return false
+	}
+	major, minor, ok := strings.Cut(v[4:], ".")
+	_, ok1 := parseUint(major, 1<<16)
+	_, ok2 := parseUint(minor, 1<<16)
+	return ok && ok1 && ok2
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// validText accepts TEXT-UTF8 and white space: no control characters but
+// HTAB.
+func validText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// addParsedField records one header field (raw holds its lines without the
+// final line end) and parses the fields the package keeps typed. An error
+// with Status 0 is fatal to the whole message; others are recorded so that
+// the message can still be answered.
+func (m *Message) addParsedField(raw string, folded bool, l *Limits) *ParseError {
+	if len(m.fields) >= l.MaxHeaders {
+		return &ParseError{Reason: "too many header fields"}
+	}
+	colon := strings.IndexByte(raw, ':')
+	if colon <= 0 {
+		return &ParseError{Reason: "malformed header field"}
+	}
+	name := raw[:colon]
+	for len(name) > 0 && isWSP(name[len(name)-1]) {
+		name = name[:len(name)-1]
+	}
+	if !allToken(name) {
+		return &ParseError{Reason: "malformed header field name"}
+	}
+	value := trimLWS(raw[colon+1:])
+	if folded {
+		value = unfold(value)
+	}
+	if !validFieldValue(value) {
+		return errBad("invalid character in " + name)
+	}
+	f := Field{Name: name, Value: value, Key: HeaderOf(name), raw: raw}
+	m.fields = append(m.fields, f)
+	return m.index(f.Key, value, true)
+}
+
+// validFieldValue refuses control characters other than HTAB, except as
+// quoted-pairs inside a quoted-string (RFC 3261 §25.1).
+func validFieldValue(v string) bool {
+	if !hasCtl(v) {
+		return true
+	}
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == '\\' && quoted:
+			i++
+			if i < len(v) && (v[i] == '\r' || v[i] == '\n') {
+				return false
+			}
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			return false
+		}
+	}
+	return true
+}
+
+// hasCtl reports whether s may hold a byte below 0x20 or 0x7f, eight bytes
+// at a time: the common value has none and needs no closer look.
+func hasCtl(s string) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		del := x ^ (0x7f * ones)
+		if ((x-0x20*ones)&^x|(del-ones)&^del)&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 || b[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// unfold replaces each line end and the white space around it with one
+// space (RFC 3261 §7.3.1).
+func unfold(v string) string {
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '\r' && c != '\n' {
+			b = append(b, c)
+			continue
+		}
+		for len(b) > 0 && isWSP(b[len(b)-1]) {
+			b = b[:len(b)-1]
+		}
+		b = append(b, ' ')
+		for i+1 < len(v) && isLWSByte(v[i+1]) {
+			i++
+		}
+	}
+	return string(b)
+}
+
+// checkMandatory checks the header fields every request and response
+// carries (RFC 3261 §8.1.1) and what must agree with the start line.
+func (m *Message) checkMandatory() *ParseError {
+	switch {
+	case m.via.Transport == "":
+		return errBad("missing Via")
+	case m.from.URI.Scheme == "":
+		return errBad("missing From")
+	case m.to.URI.Scheme == "":
+		return errBad("missing To")
+	case m.callID == "":
+		return errBad("missing Call-ID")
+	case m.cseq.Method == "":
+		return errBad("missing CSeq")
+	}
+	if m.Method != "" && m.cseq.Method != m.Method {
+		return errBad("CSeq method does not match request method")
+	}
+	return nil
+}

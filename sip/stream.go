@@ -1,0 +1,191 @@
+package sip
+
+import (
+	"bytes"
+	"errors"
+)
+
+// KeepAlive is a keep-alive found between messages (RFC 5626 §4.4.1).
+type KeepAlive uint8
+
+// Keep-alive kinds.
+const (
+	// NoKeepAlive: the bytes were not a keep-alive.
+	NoKeepAlive KeepAlive = iota
+	// Ping is a double CRLF; the receiver answers with a single CRLF.
+	Ping
+	// Pong is a single CRLF, the answer to a ping.
+	Pong
+)
+
+// KeepAliveOf classifies a whole datagram or WebSocket message: "\r\n\r\n"
+// is a Ping, "\r\n" a Pong, anything else NoKeepAlive.
+func KeepAliveOf(b []byte) KeepAlive {
+	switch string(b) {
+	case "\r\n\r\n":
+		return Ping
+	case "\r\n":
+		return Pong
+	}
+	return NoKeepAlive
+}
+
+// ErrBufferFull is returned by StreamParser.Write when the bytes waiting
+// to be parsed would exceed the message size limit; call Next first.
+var ErrBufferFull = errors.New("sip: stream buffer full")
+
+// StreamParser frames messages on a stream transport (TCP, TLS): it
+// buffers at most one message's worth of bytes, requires Content-Length
+// (RFC 3261 §18.3), and reports CRLF keep-alives between messages instead
+// of mistaking them for a message. After an error the stream has lost its
+// framing; the connection must be closed. Not safe for concurrent use.
+type StreamParser struct {
+	limits Limits
+	buf    []byte
+	off    int
+	// need is the length of the message at buf[off:] once its header
+	// fields are complete, 0 before.
+	need int
+}
+
+// NewStreamParser returns a stream parser with limits l (zero fields take
+// the defaults).
+func NewStreamParser(l Limits) *StreamParser {
+	return &StreamParser{limits: l.withDefaults()}
+}
+
+// Buffered returns the number of bytes waiting to be parsed.
+func (p *StreamParser) Buffered() int { return len(p.buf) - p.off }
+
+// Write adds bytes read from the connection.
+func (p *StreamParser) Write(b []byte) (int, error) {
+	if p.Buffered()+len(b) > p.limits.MaxMessageSize+4 {
+		return 0, ErrBufferFull
+	}
+	if p.off > 0 && p.off == len(p.buf) {
+		p.buf, p.off = p.buf[:0], 0
+	} else if p.off > 0 && len(p.buf)+len(b) > cap(p.buf) {
+		n := copy(p.buf, p.buf[p.off:])
+		p.buf, p.off = p.buf[:n], 0
+	}
+	p.buf = append(p.buf, b...)
+	return len(b), nil
+}
+
+// Next returns the next message or keep-alive in the buffer, or
+// ErrIncomplete when more bytes are needed. A lone CRLF at the end of the
+// buffer waits for the next byte, which tells a Pong from half a Ping.
+func (p *StreamParser) Next() (*Message, KeepAlive, error) {
+	b := p.buf[p.off:]
+	if p.need == 0 {
+		if len(b) >= 1 && b[0] == '\r' || len(b) >= 1 && b[0] == '\n' {
+			return p.keepAlive(b)
+		}
+		end := headerEnd(b)
+		if end < 0 {
+			if len(b) > p.limits.MaxMessageSize {
+				return nil, NoKeepAlive, &ParseError{Status: 513, Reason: "message too large"}
+			}
+			return nil, NoKeepAlive, ErrIncomplete
+		}
+		cl, err := scanContentLength(b[:end])
+		if err != nil {
+			// Parse the header fields anyway so that the caller can answer
+			// 400 before it closes the connection.
+			if m, perr := parseMessage(string(b[:end]), false, &p.limits); perr == nil {
+				err.Msg = m
+			}
+			return nil, NoKeepAlive, err
+		}
+		if end+cl > p.limits.MaxMessageSize {
+			return nil, NoKeepAlive, &ParseError{Status: 513, Reason: "message too large"}
+		}
+		p.need = end + cl
+	}
+	if len(b) < p.need {
+		return nil, NoKeepAlive, ErrIncomplete
+	}
+	n := p.need
+	p.need = 0
+	p.off += n
+	m, err := parseMessage(string(b[:n]), true, &p.limits)
+	if err != nil {
+		return nil, NoKeepAlive, err
+	}
+	return m, NoKeepAlive, nil
+}
+
+// keepAlive consumes CRLFs before a start line: "\r\n\r\n" is a Ping, a
+// single "\r\n" a Pong; bare LFs are skipped (RFC 3261 §7.5).
+func (p *StreamParser) keepAlive(b []byte) (*Message, KeepAlive, error) {
+	switch {
+	case bytes.HasPrefix(b, []byte("\r\n\r\n")):
+		p.off += 4
+		return nil, Ping, nil
+	case len(b) < 4 && bytes.HasPrefix([]byte("\r\n\r\n"), b):
+		return nil, NoKeepAlive, ErrIncomplete
+	case bytes.HasPrefix(b, []byte("\r\n")):
+		p.off += 2
+		return nil, Pong, nil
+	case b[0] == '\n':
+		p.off++
+		return p.Next()
+	}
+	return nil, NoKeepAlive, &ParseError{Status: 400, Reason: "malformed line end"}
+}
+
+// headerEnd returns the length of the start line and header fields
+// including the empty line, or -1 when the empty line has not arrived.
+func headerEnd(b []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		if i < len(b) && b[i] == '\n' {
+			return i + 1
+		}
+		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+			return i + 2
+		}
+	}
+}
+
+// scanContentLength finds the Content-Length of a header block without
+// parsing it whole: the stream needs it to frame the body. Two fields
+// that disagree are an error, as is none at all.
+func scanContentLength(h []byte) (int, *ParseError) {
+	cl := -1
+	for len(h) > 0 {
+		j := bytes.IndexByte(h, '\n')
+		if j < 0 {
+			j = len(h) - 1
+		}
+		line := h[:j+1]
+		h = h[j+1:]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		name := bytes.TrimRight(line[:colon], " \t")
+		if HeaderOf(string(name)) != HeaderContentLength {
+			continue
+		}
+		v := trimLWS(string(line[colon+1:]))
+		// Folded values are rare enough to leave to the full parse, which
+		// rejects a mismatch; here the first line must hold the digits.
+		n, ok := parseUint(v, 1<<31-1)
+		if !ok {
+			return 0, errBad("malformed Content-Length")
+		}
+		if cl >= 0 && cl != int(n) {
+			return 0, errBad("conflicting Content-Length")
+		}
+		cl = int(n)
+	}
+	if cl < 0 {
+		return 0, errBad("missing Content-Length")
+	}
+	return cl, nil
+}

@@ -1,0 +1,181 @@
+package sip
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Via is one Via header value (RFC 3261 §20.42).
+type Via struct {
+	// Protocol and Version of the sent-protocol, normally "SIP" and "2.0".
+	Protocol string
+	Version  string
+	// Transport as written: UDP, TCP, TLS, SCTP, WS, WSS...
+	Transport string
+	Host      string
+	// Port is 0 when the sent-by carries none.
+	Port   int
+	Params Params
+}
+
+// Branch returns the branch parameter.
+func (v *Via) Branch() string { s, _ := v.Params.Get("branch"); return s }
+
+// Received returns the received parameter.
+func (v *Via) Received() string { s, _ := v.Params.Get("received"); return s }
+
+// Maddr returns the maddr parameter.
+func (v *Via) Maddr() string { s, _ := v.Params.Get("maddr"); return s }
+
+// RPort returns the rport parameter's port (0 when it has no value yet)
+// and whether the parameter is present (RFC 3581).
+func (v *Via) RPort() (int, bool) {
+	s, ok := v.Params.Get("rport")
+	if !ok || s == "" {
+		return 0, ok
+	}
+	p, _ := strconv.Atoi(s)
+	return p, true
+}
+
+// SentBy returns "host" or "host:port".
+func (v *Via) SentBy() string {
+	if v.Port == 0 {
+		return v.Host
+	}
+	return v.Host + ":" + strconv.Itoa(v.Port)
+}
+
+// ParseVia parses one Via value with the default limits.
+func ParseVia(s string) (Via, error) {
+	var v Via
+	if err := parseVia(s, &v, DefaultLimits()); err != nil {
+		return Via{}, err
+	}
+	return v, nil
+}
+
+// parseVia parses sent-protocol LWS sent-by *( SEMI via-params ).
+func parseVia(s string, v *Via, l Limits) *ParseError {
+	s = trimLWS(s)
+	var tok [3]string
+	i := 0
+	for k := range tok {
+		if k > 0 {
+			i = skipLWS(s, i)
+			if i >= len(s) || s[i] != '/' {
+				return errBad("malformed Via protocol")
+			}
+			i = skipLWS(s, i+1)
+		}
+		j := i
+		for j < len(s) && isToken(s[j]) {
+			j++
+		}
+		if j == i {
+			return errBad("malformed Via protocol")
+		}
+		tok[k] = s[i:j]
+		i = j
+	}
+	v.Protocol, v.Version, v.Transport = tok[0], tok[1], tok[2]
+	if i >= len(s) || !isLWSByte(s[i]) {
+		return errBad("malformed Via sent-by")
+	}
+	i = skipLWS(s, i)
+	// sent-by = host [ COLON port ], with optional LWS around the colon.
+	j := i
+	if j < len(s) && s[j] == '[' {
+		rb := strings.IndexByte(s[j:], ']')
+		if rb < 0 {
+			return errBad("malformed Via host")
+		}
+		j += rb + 1
+	} else {
+		for j < len(s) && isAlnum(s[j]) || j < len(s) && (s[j] == '.' || s[j] == '-') {
+			j++
+		}
+	}
+	host := s[i:j]
+	if host == "" || (host[0] == '[' && !validIPv6(host[1:len(host)-1])) || (host[0] != '[' && !validHostname(host)) {
+		return errBad("malformed Via host")
+	}
+	v.Host = host
+	i = skipLWS(s, j)
+	if i < len(s) && s[i] == ':' {
+		i = skipLWS(s, i+1)
+		j = i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		p, ok := parseUint(s[i:j], 65535)
+		if !ok {
+			return errBad("malformed Via port")
+		}
+		v.Port = int(p)
+		i = skipLWS(s, j)
+	}
+	params := s[i:]
+	if err := checkHeaderParams(params, l.MaxParams); err != nil {
+		return err
+	}
+	v.Params = Params(params)
+	if ttl, ok := v.Params.Get("ttl"); ok {
+		if _, ok := parseUint(ttl, 255); !ok {
+			return errBad("malformed Via ttl")
+		}
+	}
+	if rp, ok := v.Params.Get("rport"); ok && rp != "" {
+		if _, ok := parseUint(rp, 65535); !ok {
+			return errBad("malformed Via rport")
+		}
+	}
+	return nil
+}
+
+// String returns the Via value in its text form.
+func (v Via) String() string { return string(v.AppendTo(nil)) }
+
+// AppendTo appends the text form of the Via value to b.
+func (v *Via) AppendTo(b []byte) []byte {
+	proto, ver := v.Protocol, v.Version
+	if proto == "" {
+		proto, ver = "SIP", "2.0"
+	}
+	b = append(b, proto...)
+	b = append(b, '/')
+	b = append(b, ver...)
+	b = append(b, '/')
+	b = append(b, v.Transport...)
+	b = append(b, ' ')
+	b = append(b, v.Host...)
+	if v.Port != 0 {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(v.Port), 10)
+	}
+	return append(b, v.Params...)
+}
+
+// CSeq is the CSeq header value.
+type CSeq struct {
+	Seq    uint32
+	Method string
+}
+
+func parseCSeq(s string) (CSeq, *ParseError) {
+	s = trimLWS(s)
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	// RFC 3261 §8.1.1.5: the sequence number is below 2**31.
+	n, ok := parseUint(s[:i], 1<<31-1)
+	if !ok || i == len(s) || !isLWSByte(s[i]) {
+		return CSeq{}, errBad("malformed CSeq")
+	}
+	m := trimLWS(s[i:])
+	if !allToken(m) {
+		return CSeq{}, errBad("malformed CSeq method")
+	}
+	return CSeq{Seq: uint32(n), Method: m}, nil
+}
