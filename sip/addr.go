@@ -29,13 +29,13 @@ func (a *Addr) DisplayName() string { return Unquote(a.Display) }
 // the default limits.
 func ParseAddr(s string) (Addr, error) {
 	var a Addr
-	if err := parseAddr(s, &a, DefaultLimits()); err != nil {
+	if err := parseAddr(s, &a, &defaultLimits); err != nil {
 		return Addr{}, err
 	}
 	return a, nil
 }
 
-func parseAddr(s string, a *Addr, l Limits) *ParseError {
+func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 	s = trimLWS(s)
 	if s == "" {
 		return errBad("empty address")

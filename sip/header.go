@@ -191,10 +191,11 @@ type Field struct {
 	Value string
 	// Key is the known header, or HeaderOther.
 	Key Header
-	// raw is the field's original text without its line end; empty once
-	// the field was changed or when it was added, so that it is written as
+	// rawOff and rawLen locate the field's original text (without its line
+	// end) in the message's source; rawLen is 0 once the field was changed,
+	// for an added field and for a folded one, which are written as
 	// Name ": " Value.
-	raw string
+	rawOff, rawLen uint32
 }
 
 // Is reports whether the field has the given name (any case, compact

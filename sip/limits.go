@@ -28,6 +28,10 @@ const (
 	DefaultMaxParams      = 64
 )
 
+// defaultLimits serves messages that no parser made and the package's
+// Parse* helpers; it is never written.
+var defaultLimits = Limits{}.withDefaults()
+
 // DefaultLimits returns the limits that a zero Limits stands for.
 func DefaultLimits() Limits {
 	return Limits{}.withDefaults()

@@ -8,7 +8,7 @@ import (
 
 // inlineFields is how many header fields a Message holds without a second
 // allocation; a typical WebRTC INVITE has 15 to 20.
-const inlineFields = 20
+const inlineFields = 18
 
 // Message is a SIP request (Method != "") or response. Parse and the
 // stream parser fill it; the typed accessors read the header fields a
@@ -33,16 +33,24 @@ type Message struct {
 	// startLine is the start line as received; "" once it was changed.
 	startLine string
 	src       string
+	lim       *Limits
 
 	// The typed view of the singleton fields and the top Via; -1 marks an
 	// absent number.
 	via                         Via
-	from, to                    Addr
 	fromVal, toVal              string
+	fromTag, toTag              string
 	callID                      string
 	cseq                        CSeq
 	maxForwards, contentLength  int
 	expires, minExpires, flowTm int64
+}
+
+func (m *Message) limits() *Limits {
+	if m.lim == nil {
+		return &defaultLimits
+	}
+	return m.lim
 }
 
 // IsRequest reports whether m is a request.
@@ -120,7 +128,7 @@ func (m *Message) Vias() iter.Seq2[Via, error] {
 		for v, err := range m.Values(HeaderVia) {
 			var via Via
 			if err == nil {
-				if perr := parseVia(v, &via, DefaultLimits()); perr != nil {
+				if perr := parseVia(v, &via, m.limits()); perr != nil {
 					err = perr
 				}
 			}
@@ -132,10 +140,26 @@ func (m *Message) Vias() iter.Seq2[Via, error] {
 }
 
 // From returns the From header value.
-func (m *Message) From() Addr { return m.from }
+func (m *Message) From() Addr { return m.addrOf(m.fromVal) }
 
 // To returns the To header value.
-func (m *Message) To() Addr { return m.to }
+func (m *Message) To() Addr { return m.addrOf(m.toVal) }
+
+// FromTag returns the From tag ("" when absent) without parsing the
+// address again.
+func (m *Message) FromTag() string { return m.fromTag }
+
+// ToTag returns the To tag ("" when absent).
+func (m *Message) ToTag() string { return m.toTag }
+
+// addrOf parses a From or To value that index already checked.
+func (m *Message) addrOf(v string) Addr {
+	var a Addr
+	if v != "" {
+		parseAddr(v, &a, m.limits()) //nolint:errcheck // checked when indexed
+	}
+	return a
+}
 
 // CallID returns the Call-ID.
 func (m *Message) CallID() string { return m.callID }
@@ -169,7 +193,7 @@ func (m *Message) Addrs(h Header) iter.Seq2[Addr, error] {
 		for v, err := range m.Values(h) {
 			var a Addr
 			if err == nil {
-				if perr := parseAddr(v, &a, DefaultLimits()); perr != nil {
+				if perr := parseAddr(v, &a, m.limits()); perr != nil {
 					err = perr
 				}
 			}
@@ -207,7 +231,7 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 		v = first
 	}
 	var a Addr
-	if err := parseAddr(v, &a, DefaultLimits()); err != nil {
+	if err := parseAddr(v, &a, m.limits()); err != nil {
 		return Addr{}, false, err
 	}
 	return a, true, nil
@@ -217,7 +241,7 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 // single-value fields must agree (RFC 3261 §7.3.1: a conflicting second
 // Content-Length is a framing ambiguity).
 func (m *Message) index(h Header, value string, parsing bool) *ParseError {
-	l := DefaultLimits()
+	l := m.limits()
 	switch h {
 	case HeaderVia:
 		// Only the top Via is read on every message; the others are checked
@@ -231,9 +255,9 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 		}
 		return parseVia(first, &m.via, l)
 	case HeaderFrom, HeaderTo:
-		dst, prev := &m.from, &m.fromVal
+		tag, prev := &m.fromTag, &m.fromVal
 		if h == HeaderTo {
-			dst, prev = &m.to, &m.toVal
+			tag, prev = &m.toTag, &m.toVal
 		}
 		if *prev != "" {
 			if *prev != value {
@@ -249,7 +273,7 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 		if a.Wildcard {
 			return errBad("malformed " + h.String())
 		}
-		*dst, *prev = a, value
+		*tag, *prev = a.Tag(), value
 	case HeaderCallID:
 		if !validCallID(value) {
 			return errBad("malformed Call-ID")
@@ -329,9 +353,9 @@ func (m *Message) refresh(h Header) error {
 	case HeaderVia:
 		m.via = Via{}
 	case HeaderFrom:
-		m.from, m.fromVal = Addr{}, ""
+		m.fromTag, m.fromVal = "", ""
 	case HeaderTo:
-		m.to, m.toVal = Addr{}, ""
+		m.toTag, m.toVal = "", ""
 	case HeaderCallID:
 		m.callID = ""
 	case HeaderCSeq:
@@ -421,7 +445,7 @@ func (m *Message) RemoveFirst(h Header) (string, bool) {
 		m.refresh(h) //nolint:errcheck // the remaining fields parsed before
 		return v, true
 	}
-	f.Value, f.raw = rest, ""
+	f.Value, f.rawLen = rest, 0
 	m.refresh(h) //nolint:errcheck // the remaining fields parsed before
 	return first, true
 }
@@ -439,7 +463,7 @@ func (m *Message) SetTopVia(v Via) {
 	}
 	f := &m.fields[i]
 	if _, rest, ok := splitFirst(f.Value); ok && rest != "" {
-		f.Value, f.raw = rest, ""
+		f.Value, f.rawLen = rest, 0
 		m.insert(i, Field{Name: "Via", Value: v.String(), Key: HeaderVia})
 	} else {
 		m.fields[i] = Field{Name: f.Name, Value: v.String(), Key: HeaderVia}
@@ -449,34 +473,43 @@ func (m *Message) SetTopVia(v Via) {
 
 // SetTopViaReceived records where the request came from in the top Via
 // (RFC 3261 §18.2.1, RFC 3581): received when host is not "", rport's
-// value when port is not 0.
+// value when port is not 0. It rewrites only the top Via value.
 func (m *Message) SetTopViaReceived(host string, port int) {
-	v := m.via
-	n := len(v.Params) + len(host) + 24
-	b := make([]byte, 0, n)
-	b = append(b, v.Params...)
-	p := v.Params
+	i := m.first(HeaderVia)
+	if i < 0 || (host == "" && port == 0) {
+		return
+	}
+	f := &m.fields[i]
+	first, rest, _ := splitFirst(f.Value)
+	// The parameters end the top Via's text.
+	p := m.via.Params
+	prefix := first[:len(first)-len(p)]
 	if host != "" {
-		if p.Has("received") {
-			p = p.Without("received")
-			b = append(b[:0], p...)
-		}
-		b = append(b, ";received="...)
-		b = append(b, host...)
+		p = p.Without("received")
 	}
 	if port != 0 {
-		if p.Has("rport") {
-			b = append(b[:0], p.Without("rport")...)
-			if host != "" {
-				b = append(b, ";received="...)
-				b = append(b, host...)
-			}
-		}
-		b = append(b, ";rport="...)
-		b = strconv.AppendInt(b, int64(port), 10)
+		p = p.Without("rport")
 	}
-	v.Params = Params(b)
-	m.SetTopVia(v)
+	var b strings.Builder
+	b.Grow(len(prefix) + len(p) + len(host) + 22)
+	b.WriteString(prefix)
+	b.WriteString(string(p))
+	if host != "" {
+		b.WriteString(";received=")
+		b.WriteString(host)
+	}
+	if port != 0 {
+		b.WriteString(";rport=")
+		b.WriteString(strconv.Itoa(port))
+	}
+	value := b.String()
+	if rest != "" {
+		f.Value, f.rawLen = rest, 0
+		m.insert(i, Field{Name: "Via", Value: value, Key: HeaderVia})
+	} else {
+		f.Value, f.rawLen = value, 0
+	}
+	parseVia(value, &m.via, m.limits()) //nolint:errcheck // valid parameters added to a valid Via
 }
 
 // DecrementMaxForwards lowers Max-Forwards by one and returns the new
@@ -494,7 +527,7 @@ func (m *Message) DecrementMaxForwards() int {
 		n = 0
 	}
 	f := &m.fields[i]
-	f.Value, f.raw = smallInt(n), ""
+	f.Value, f.rawLen = smallInt(n), 0
 	m.maxForwards = n
 	return n
 }
@@ -599,14 +632,16 @@ func NewResponse(req *Message, code int, reason string) *Message {
 			r.fields = append(r.fields, req.fields[i])
 		}
 	}
-	r.via, r.from, r.to, r.fromVal, r.toVal = req.via, req.from, req.to, req.fromVal, req.toVal
+	// The copied fields' bytes live in the request's source.
+	r.src, r.lim = req.src, req.lim
+	r.via, r.fromVal, r.toVal, r.fromTag, r.toTag = req.via, req.fromVal, req.toVal, req.fromTag, req.toTag
 	r.callID, r.cseq = req.callID, req.cseq
 	return r
 }
 
 // SetToTag adds a tag to the To header when it has none.
 func (m *Message) SetToTag(tag string) {
-	if m.to.Params.Has("tag") {
+	if m.toTag != "" {
 		return
 	}
 	i := m.first(HeaderTo)
@@ -614,7 +649,7 @@ func (m *Message) SetToTag(tag string) {
 		return
 	}
 	f := &m.fields[i]
-	f.Value, f.raw = f.Value+";tag="+tag, ""
+	f.Value, f.rawLen = f.Value+";tag="+tag, 0
 	m.refresh(HeaderTo) //nolint:errcheck // a token tag keeps the field valid
 }
 
@@ -651,13 +686,13 @@ func (m *Message) AppendTo(b []byte) []byte {
 				continue
 			}
 			wroteCL = true
-			if m.contentLength != len(m.Body) || f.raw == "" {
+			if m.contentLength != len(m.Body) || f.rawLen == 0 {
 				b = appendContentLength(b, len(m.Body))
 				continue
 			}
 		}
-		if f.raw != "" && strings.IndexByte(f.raw, '\n') < 0 {
-			b = append(b, f.raw...)
+		if f.rawLen != 0 {
+			b = append(b, m.src[f.rawOff:f.rawOff+f.rawLen]...)
 		} else {
 			b = append(b, f.Name...)
 			b = append(b, ": "...)

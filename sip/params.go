@@ -11,27 +11,18 @@ type Params string
 // parameter without a value (";lr") gives "", true.
 func (p Params) Get(name string) (string, bool) {
 	s := string(p)
-	for s != "" {
-		// s starts at a ';' (possibly after white space).
-		i := skipLWS(s, 0)
-		if i >= len(s) || s[i] != ';' {
+	for i := 0; i < len(s); {
+		n, v, _, next, ok := nextParam(s, i)
+		if !ok {
 			return "", false
 		}
-		s = s[i+1:]
-		end := paramEnd(s)
-		one := s[:end]
-		s = s[end:]
-		n, v, hasV := strings.Cut(one, "=")
-		if strings.EqualFold(trimLWS(n), name) {
-			if !hasV {
-				return "", true
-			}
-			v = trimLWS(v)
+		if len(n) == len(name) && strings.EqualFold(n, name) {
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
 			return v, true
 		}
+		i = next
 	}
 	return "", false
 }
@@ -53,20 +44,62 @@ func (p Params) Len() int {
 // value's quotes kept, until f returns false.
 func (p Params) each(f func(name, value string, hasValue bool) bool) {
 	s := string(p)
-	for s != "" {
-		i := skipLWS(s, 0)
-		if i >= len(s) || s[i] != ';' {
+	for i := 0; i < len(s); {
+		n, v, hasV, next, ok := nextParam(s, i)
+		if !ok || !f(n, v, hasV) {
 			return
 		}
-		s = s[i+1:]
-		end := paramEnd(s)
-		one := s[:end]
-		s = s[end:]
-		n, v, hasV := strings.Cut(one, "=")
-		if !f(trimLWS(n), trimLWS(v), hasV) {
-			return
+		i = next
+	}
+}
+
+// nextParam reads the parameter at s[i:]: optional white space, ';', a
+// name, and an optional "=" value (a quoted-string, or anything up to the
+// next ';' or white space). next is where the following one starts; ok is
+// false when s[i:] holds no well-formed parameter.
+func nextParam(s string, i int) (name, value string, hasValue bool, next int, ok bool) {
+	for i < len(s) && isLWSByte(s[i]) {
+		i++
+	}
+	if i >= len(s) || s[i] != ';' {
+		return "", "", false, i, false
+	}
+	i++
+	for i < len(s) && isLWSByte(s[i]) {
+		i++
+	}
+	start := i
+	for i < len(s) && charClass[s[i]]&cNameStop == 0 {
+		i++
+	}
+	name = s[start:i]
+	for i < len(s) && isLWSByte(s[i]) {
+		i++
+	}
+	if i < len(s) && s[i] == '=' {
+		hasValue = true
+		i++
+		for i < len(s) && isLWSByte(s[i]) {
+			i++
+		}
+		start = i
+		if i < len(s) && s[i] == '"' {
+			e := quotedEnd(s, i)
+			if e < 0 {
+				return name, s[start:], true, len(s), false
+			}
+			i = e
+		} else {
+			for i < len(s) && charClass[s[i]]&cValueStop == 0 {
+				i++
+			}
+		}
+		value = s[start:i]
+		for i < len(s) && isLWSByte(s[i]) {
+			i++
 		}
 	}
+	return name, value, hasValue, i, true
 }
 
 // With returns p with parameter name set to value (replacing an existing
@@ -126,56 +159,27 @@ func writeParam(b *strings.Builder, name, value string) {
 	}
 }
 
-// paramEnd returns the index of the ';' that ends the parameter at the
-// start of s, skipping quoted strings, or len(s).
-func paramEnd(s string) int {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ';':
-			return i
-		case '"':
-			if e := quotedEnd(s, i); e > 0 {
-				i = e - 1
-			} else {
-				return len(s)
-			}
-		}
-	}
-	return len(s)
-}
-
 // checkHeaderParams validates generic-params (RFC 3261 §25.1):
 // *( SEMI token [ EQUAL ( token / host / quoted-string ) ] ).
 func checkHeaderParams(p string, max int) *ParseError {
 	n := 0
-	s := p
-	for {
-		i := skipLWS(s, 0)
-		if i == len(s) {
-			return nil
-		}
-		if s[i] != ';' {
+	for i := skipLWS(p, 0); i < len(p); {
+		name, v, hasV, next, ok := nextParam(p, i)
+		if !ok {
 			return errBad("malformed parameters")
 		}
-		n++
-		if n > max {
+		if n++; n > max {
 			return errBad("too many parameters")
 		}
-		s = s[i+1:]
-		end := paramEnd(s)
-		name, value, hasV := strings.Cut(s[:end], "=")
-		if !allToken(trimLWS(name)) {
+		if !allToken(name) {
 			return errBad("malformed parameter name")
 		}
 		if hasV {
-			v := trimLWS(value)
 			switch {
 			case v == "":
 				return errBad("empty parameter value")
 			case v[0] == '"':
-				if quotedEnd(v, 0) != len(v) {
-					return errBad("unterminated quoted string")
-				}
+				// nextParam found its end.
 			case v[0] == '[':
 				if v[len(v)-1] != ']' || !validIPv6(v[1:len(v)-1]) {
 					return errBad("malformed parameter value")
@@ -184,36 +188,39 @@ func checkHeaderParams(p string, max int) *ParseError {
 				return errBad("malformed parameter value")
 			}
 		}
-		s = s[end:]
+		i = next
 	}
+	return nil
 }
 
 // checkURIParams validates uri-parameters: *( ";" pname [ "=" pvalue ] )
 // with paramchar = param-unreserved / unreserved / escaped.
 func checkURIParams(p string, max int) *ParseError {
 	n := 0
-	s := p
-	for s != "" {
-		if s[0] != ';' {
+	for i := 0; i < len(p); {
+		if p[i] != ';' {
 			return errBad("malformed URI parameters")
 		}
-		n++
-		if n > max {
+		if n++; n > max {
 			return errBad("too many URI parameters")
 		}
-		s = s[1:]
-		end := strings.IndexByte(s, ';')
-		if end < 0 {
-			end = len(s)
+		i++
+		start, eq := i, -1
+		for ; i < len(p) && p[i] != ';'; i++ {
+			c := p[i]
+			switch {
+			case charClass[c]&(cUnreserved|cParam) != 0:
+			case c == '=' && eq < 0:
+				eq = i
+			case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
+				i += 2
+			default:
+				return errBad("malformed URI parameter")
+			}
 		}
-		name, value, hasV := strings.Cut(s[:end], "=")
-		if name == "" || !validEscaped(name, cUnreserved|cParam) {
+		if i == start || eq == start || eq == i-1 {
 			return errBad("malformed URI parameter")
 		}
-		if hasV && (value == "" || !validEscaped(value, cUnreserved|cParam)) {
-			return errBad("malformed URI parameter value")
-		}
-		s = s[end:]
 	}
 	return nil
 }

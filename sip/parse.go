@@ -20,7 +20,7 @@ func NewParser(l Limits) *Parser { return &Parser{limits: l.withDefaults()} }
 
 // Parse parses one datagram message with the default limits.
 func Parse(b []byte) (*Message, error) {
-	return (&Parser{limits: DefaultLimits()}).Parse(b)
+	return (&Parser{limits: defaultLimits}).Parse(b)
 }
 
 // Parse parses one message. The message keeps its own copy of b.
@@ -57,7 +57,7 @@ func (p *Parser) ParseOwned(b []byte) (*Message, error) {
 // parseMessage parses s; stream means Content-Length is required and s
 // ends exactly where the body does.
 func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
-	m := &Message{src: s, maxForwards: -1, contentLength: -1, expires: -1, minExpires: -1, flowTm: -1}
+	m := &Message{src: s, lim: l, maxForwards: -1, contentLength: -1, expires: -1, minExpires: -1, flowTm: -1}
 	m.fields = m.inline[:0]
 
 	pos := 0
@@ -113,7 +113,7 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 			continue
 		}
 		if fieldStart >= 0 {
-			if err := m.addParsedField(s[fieldStart:fieldEnd], folded, l); err != nil {
+			if err := m.addParsedField(fieldStart, fieldEnd, folded, l); err != nil {
 				if err.Status == 0 {
 					return nil, errBad(err.Reason)
 				}
@@ -135,7 +135,7 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 		pos = nextPos
 	}
 	if fieldStart >= 0 {
-		if err := m.addParsedField(s[fieldStart:fieldEnd], folded, l); err != nil {
+		if err := m.addParsedField(fieldStart, fieldEnd, folded, l); err != nil {
 			if err.Status == 0 {
 				return nil, errBad(err.Reason)
 			}
@@ -153,6 +153,9 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 			return nil, firstErr
 		}
 		return nil, err
+	}
+	if m.Method != "" && m.cseq.Method != m.Method && firstErr == nil {
+		firstErr = errBad("CSeq method does not match request method")
 	}
 	switch cl := m.contentLength; {
 	case cl < 0 && stream:
@@ -231,7 +234,7 @@ func (m *Message) parseStartLine(line string, l *Limits) *ParseError {
 	if uri == "" || strings.IndexByte(uri, ' ') >= 0 || strings.IndexByte(uri, '\t') >= 0 {
 		return errBad("malformed Request-URI")
 	}
-	if err := parseURI(uri, &m.RequestURI, *l); err != nil {
+	if err := parseURI(uri, &m.RequestURI, l); err != nil {
 		if err.Status == 400 {
 			err.Reason = "malformed Request-URI"
 		}
@@ -277,7 +280,8 @@ func validText(s string) bool {
 // final line end) and parses the fields the package keeps typed. An error
 // with Status 0 is fatal to the whole message; others are recorded so that
 // the message can still be answered.
-func (m *Message) addParsedField(raw string, folded bool, l *Limits) *ParseError {
+func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseError {
+	raw := m.src[start:end]
 	if len(m.fields) >= l.MaxHeaders {
 		return &ParseError{Reason: "too many header fields"}
 	}
@@ -299,7 +303,10 @@ func (m *Message) addParsedField(raw string, folded bool, l *Limits) *ParseError
 	if !validFieldValue(value) {
 		return errBad("invalid character in " + name)
 	}
-	f := Field{Name: name, Value: value, Key: HeaderOf(name), raw: raw}
+	f := Field{Name: name, Value: value, Key: HeaderOf(name), rawOff: uint32(start), rawLen: uint32(len(raw))}
+	if folded {
+		f.rawLen = 0
+	}
 	m.fields = append(m.fields, f)
 	return m.index(f.Key, value, true)
 }
@@ -379,17 +386,14 @@ func (m *Message) checkMandatory() *ParseError {
 	switch {
 	case m.via.Transport == "":
 		return errBad("missing Via")
-	case m.from.URI.Scheme == "":
+	case m.fromVal == "":
 		return errBad("missing From")
-	case m.to.URI.Scheme == "":
+	case m.toVal == "":
 		return errBad("missing To")
 	case m.callID == "":
 		return errBad("missing Call-ID")
 	case m.cseq.Method == "":
 		return errBad("missing CSeq")
-	}
-	if m.Method != "" && m.cseq.Method != m.Method {
-		return errBad("CSeq method does not match request method")
 	}
 	return nil
 }

@@ -13,6 +13,9 @@ const (
 	cWord                   // word (Call-ID)
 	cHost                   // hostname and IPv6 reference characters
 	cDigit
+	cLWS       // SP, HTAB, CR, LF
+	cNameStop  // ends a parameter name: "=", ";" or LWS
+	cValueStop // ends an unquoted parameter value: ";" or LWS
 )
 
 // charClass is written once at package initialisation and only read after.
@@ -33,6 +36,9 @@ var charClass = func() (t [256]uint16) {
 	set("[]/?:+$", cHeader)
 	set("-.!%*_+`'~()<>:\\\"/[]?{}", cWord)
 	set("-.:[]", cHost)
+	set(" \t\r\n", cLWS|cNameStop|cValueStop)
+	set("=;", cNameStop)
+	set(";", cValueStop)
 	return t
 }()
 
@@ -96,7 +102,7 @@ func trimLWS(s string) string {
 	return s[i:j]
 }
 
-func isLWSByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+func isLWSByte(c byte) bool { return charClass[c]&cLWS != 0 }
 
 func skipLWS(s string, i int) int {
 	for i < len(s) && isLWSByte(s[i]) {
@@ -128,12 +134,22 @@ func parseUint(s string, max uint64) (uint64, bool) {
 // quotedEnd returns the index just past the quoted-string that starts at
 // s[i] == '"', or -1 when it is not terminated.
 func quotedEnd(s string, i int) int {
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
+	j := i + 1
+	q := strings.IndexByte(s[j:], '"')
+	if q < 0 {
+		return -1
+	}
+	// The first quote ends the string unless a backslash comes before it;
+	// only then walk the bytes one by one.
+	if strings.IndexByte(s[j:j+q], '\\') < 0 {
+		return j + q + 1
+	}
+	for k := j; k < len(s); k++ {
+		switch s[k] {
 		case '\\':
-			j++
+			k++
 		case '"':
-			return j + 1
+			return k + 1
 		}
 	}
 	return -1
@@ -143,6 +159,15 @@ func quotedEnd(s string, i int) int {
 // quoted strings and angle brackets, or len(s); -1 when a quote or bracket
 // is left open.
 func nextComma(s string) int {
+	c := strings.IndexByte(s, ',')
+	if c < 0 {
+		// One element; its own parser checks its quotes and brackets.
+		return len(s)
+	}
+	// A comma with no quote or bracket before it is the separator.
+	if strings.IndexByte(s[:c], '"') < 0 && strings.IndexByte(s[:c], '<') < 0 {
+		return c
+	}
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case ',':

@@ -26,12 +26,14 @@ type URI struct {
 	// Opaque holds everything after "scheme:" for schemes other than
 	// sip, sips and tel.
 	Opaque string
+	// emptyPassword keeps "user:@host" apart from "user@host".
+	emptyPassword bool
 }
 
 // ParseURI parses s with the default limits.
 func ParseURI(s string) (URI, error) {
 	var u URI
-	if err := parseURI(s, &u, DefaultLimits()); err != nil {
+	if err := parseURI(s, &u, &defaultLimits); err != nil {
 		return URI{}, err
 	}
 	return u, nil
@@ -50,8 +52,23 @@ func (u *URI) IsTel() bool { return strings.EqualFold(u.Scheme, "tel") }
 
 // Transport returns the transport parameter ("" when absent).
 func (u *URI) Transport() string {
-	v, _ := u.Params.Get("transport")
+	v, _ := uriParam(u.Params, "transport")
 	return v
+}
+
+// uriParam finds a URI parameter by name, comparing names after resolving
+// escapes (";%74ransport=tcp" is a transport parameter).
+func uriParam(p Params, name string) (string, bool) {
+	var v string
+	found := false
+	p.each(func(n, val string, _ bool) bool {
+		if equalEscaped(n, name, true) {
+			v, found = val, true
+			return false
+		}
+		return true
+	})
+	return v, found
 }
 
 // HostPort returns "host" or "host:port" as written.
@@ -62,7 +79,7 @@ func (u *URI) HostPort() string {
 	return u.Host + ":" + strconv.Itoa(u.Port)
 }
 
-func parseURI(s string, u *URI, l Limits) *ParseError {
+func parseURI(s string, u *URI, l *Limits) *ParseError {
 	if len(s) > l.MaxURILength {
 		return &ParseError{Status: 414, Reason: "URI too long"}
 	}
@@ -97,7 +114,7 @@ func parseURI(s string, u *URI, l Limits) *ParseError {
 	return nil
 }
 
-func parseSIPURI(s string, u *URI, l Limits) *ParseError {
+func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 	if at := strings.IndexByte(s, '@'); at >= 0 {
 		userinfo := s[:at]
 		s = s[at+1:]
@@ -109,6 +126,7 @@ func parseSIPURI(s string, u *URI, l Limits) *ParseError {
 			return errBad("malformed URI password")
 		}
 		u.User, u.Password = user, pass
+		u.emptyPassword = hasPass && pass == ""
 	}
 	end := strings.IndexAny(s, ";?")
 	if end < 0 {
@@ -218,7 +236,7 @@ func checkURIHeaders(h string) *ParseError {
 
 // parseTelURI parses telephone-subscriber (RFC 3966): the number, then
 // parameters.
-func parseTelURI(s string, u *URI, l Limits) *ParseError {
+func parseTelURI(s string, u *URI, l *Limits) *ParseError {
 	end := strings.IndexByte(s, ';')
 	if end < 0 {
 		end = len(s)
@@ -252,7 +270,7 @@ func (u *URI) AppendTo(b []byte) []byte {
 	case u.IsSIP():
 		if u.User != "" {
 			b = append(b, u.User...)
-			if u.Password != "" {
+			if u.Password != "" || u.emptyPassword {
 				b = append(b, ':')
 				b = append(b, u.Password...)
 			}
@@ -299,8 +317,8 @@ func equalSIP(u, v *URI) bool {
 	}
 	// user, ttl, method, maddr and transport must appear in both or neither.
 	for _, name := range [...]string{"user", "ttl", "method", "maddr", "transport"} {
-		a, aok := u.Params.Get(name)
-		b, bok := v.Params.Get(name)
+		a, aok := uriParam(u.Params, name)
+		b, bok := uriParam(v.Params, name)
 		if aok != bok || !equalEscaped(a, b, true) {
 			return false
 		}
@@ -308,7 +326,7 @@ func equalSIP(u, v *URI) bool {
 	// Any other parameter present in both must match.
 	same := true
 	u.Params.each(func(n, a string, _ bool) bool {
-		if b, ok := v.Params.Get(n); ok && !equalEscaped(a, b, true) {
+		if b, ok := uriParam(v.Params, n); ok && !equalEscaped(a, b, true) {
 			same = false
 		}
 		return same
@@ -326,11 +344,13 @@ func equalURIHeaders(a, b string) bool {
 	if len(as) != len(bs) {
 		return false
 	}
+	// Each header of a must match a different header of b.
+	used := make([]bool, len(bs))
 	for _, x := range as {
 		found := false
-		for _, y := range bs {
-			if equalEscaped(x, y, true) {
-				found = true
+		for j, y := range bs {
+			if !used[j] && equalEscaped(x, y, true) {
+				used[j], found = true, true
 				break
 			}
 		}

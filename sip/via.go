@@ -49,14 +49,14 @@ func (v *Via) SentBy() string {
 // ParseVia parses one Via value with the default limits.
 func ParseVia(s string) (Via, error) {
 	var v Via
-	if err := parseVia(s, &v, DefaultLimits()); err != nil {
+	if err := parseVia(s, &v, &defaultLimits); err != nil {
 		return Via{}, err
 	}
 	return v, nil
 }
 
 // parseVia parses sent-protocol LWS sent-by *( SEMI via-params ).
-func parseVia(s string, v *Via, l Limits) *ParseError {
+func parseVia(s string, v *Via, l *Limits) *ParseError {
 	s = trimLWS(s)
 	var tok [3]string
 	i := 0
@@ -134,7 +134,10 @@ func parseVia(s string, v *Via, l Limits) *ParseError {
 }
 
 // String returns the Via value in its text form.
-func (v Via) String() string { return string(v.AppendTo(nil)) }
+func (v Via) String() string {
+	var buf [160]byte
+	return string(v.AppendTo(buf[:0]))
+}
 
 // AppendTo appends the text form of the Via value to b.
 func (v *Via) AppendTo(b []byte) []byte {
