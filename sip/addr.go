@@ -64,7 +64,9 @@ func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 			return errBad("missing > in address")
 		}
 		uri, params = rest[1:gt], rest[gt+1:]
-	case lt >= 0:
+	case lt >= 0 && strings.IndexByte(s[:lt], ';') < 0 && strings.IndexByte(s[:lt], '"') < 0:
+		// A '<' after a ';' belongs to a quoted header parameter of an
+		// addr-spec, not to a name-addr.
 		disp := trimLWS(s[:lt])
 		for i := 0; i < len(disp); i++ {
 			if !isToken(disp[i]) && !isLWSByte(disp[i]) {

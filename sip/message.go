@@ -425,8 +425,17 @@ func (m *Message) Prepend(h Header, value string) error {
 
 // PrependVia adds v as the top Via.
 func (m *Message) PrependVia(v Via) {
-	m.insert(0, Field{Name: "Via", Value: v.String(), Key: HeaderVia})
-	m.via = v
+	value := v.String()
+	m.insert(0, Field{Name: "Via", Value: value, Key: HeaderVia})
+	m.setVia(v, value)
+}
+
+// setVia makes the typed top Via what parsing its text gives, so that a
+// message and its re-parse agree.
+func (m *Message) setVia(v Via, value string) {
+	if err := parseVia(value, &m.via, m.limits()); err != nil {
+		m.via = v
+	}
 }
 
 // RemoveFirst removes the first value of list header h and returns it:
@@ -468,7 +477,7 @@ func (m *Message) SetTopVia(v Via) {
 	} else {
 		m.fields[i] = Field{Name: f.Name, Value: v.String(), Key: HeaderVia}
 	}
-	m.via = v
+	m.setVia(v, m.fields[i].Value)
 }
 
 // SetTopViaReceived records where the request came from in the top Via
@@ -593,9 +602,23 @@ func (m *Message) SetRequestURI(u URI) {
 	m.startLine = ""
 }
 
-// SetBody replaces the body and its Content-Type ("" removes it).
+// SetBody replaces the body and its Content-Type ("" removes it); a
+// Content-Length field, when there is one, follows the new length.
 func (m *Message) SetBody(contentType, body string) {
 	m.Body = body
+	if i := m.first(HeaderContentLength); i >= 0 {
+		f := &m.fields[i]
+		if m.contentLength != len(body) || f.rawLen == 0 {
+			f.Value, f.rawLen = strconv.Itoa(len(body)), 0
+		}
+		// Later duplicates agreed with the first; they go with it.
+		for j := len(m.fields) - 1; j > i; j-- {
+			if m.fields[j].Key == HeaderContentLength {
+				m.remove(j)
+			}
+		}
+		m.contentLength = len(body)
+	}
 	if contentType == "" {
 		m.Del("Content-Type")
 		return

@@ -174,23 +174,26 @@ func checkHeaderParams(p string, max int) *ParseError {
 		if !allToken(name) {
 			return errBad("malformed parameter name")
 		}
-		if hasV {
-			switch {
-			case v == "":
-				return errBad("empty parameter value")
-			case v[0] == '"':
-				// nextParam found its end.
-			case v[0] == '[':
-				if v[len(v)-1] != ']' || !validIPv6(v[1:len(v)-1]) {
-					return errBad("malformed parameter value")
-				}
-			case !allToken(v):
-				return errBad("malformed parameter value")
-			}
+		if hasV && !validGenValue(v) {
+			return errBad("malformed parameter value")
 		}
 		i = next
 	}
 	return nil
+}
+
+// validGenValue checks gen-value = token / host / quoted-string; nextParam
+// already found the end of a quoted-string.
+func validGenValue(v string) bool {
+	switch {
+	case v == "":
+		return false
+	case v[0] == '"':
+		return true
+	case v[0] == '[':
+		return v[len(v)-1] == ']' && validIPv6(v[1:len(v)-1])
+	}
+	return allToken(v)
 }
 
 // checkURIParams validates uri-parameters: *( ";" pname [ "=" pvalue ] )

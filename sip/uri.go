@@ -128,9 +128,9 @@ func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 		u.User, u.Password = user, pass
 		u.emptyPassword = hasPass && pass == ""
 	}
-	end := strings.IndexAny(s, ";?")
-	if end < 0 {
-		end = len(s)
+	end := 0
+	for end < len(s) && s[end] != ';' && s[end] != '?' {
+		end++
 	}
 	host, port, err := splitHostPort(s[:end])
 	if err != nil {
@@ -225,7 +225,16 @@ func checkURIHeaders(h string) *ParseError {
 	if h == "" {
 		return errBad("empty URI headers")
 	}
-	for _, kv := range strings.Split(h, "&") {
+	for h != "" {
+		kv := h
+		if amp := strings.IndexByte(h, '&'); amp >= 0 {
+			kv, h = h[:amp], h[amp+1:]
+			if h == "" {
+				return errBad("malformed URI headers")
+			}
+		} else {
+			h = ""
+		}
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" || !validEscaped(name, cUnreserved|cHeader) || !validEscaped(value, cUnreserved|cHeader) {
 			return errBad("malformed URI headers")

@@ -115,20 +115,37 @@ func parseVia(s string, v *Via, l *Limits) *ParseError {
 		v.Port = int(p)
 		i = skipLWS(s, j)
 	}
-	params := s[i:]
-	if err := checkHeaderParams(params, l.MaxParams); err != nil {
-		return err
-	}
-	v.Params = Params(params)
-	if ttl, ok := v.Params.Get("ttl"); ok {
-		if _, ok := parseUint(ttl, 255); !ok {
-			return errBad("malformed Via ttl")
+	v.Params = Params(s[i:])
+	return v.checkParams(l.MaxParams)
+}
+
+// checkParams validates the Via's generic-params in one pass, with the
+// ranges of ttl and rport.
+func (v *Via) checkParams(max int) *ParseError {
+	p := string(v.Params)
+	n := 0
+	for i := skipLWS(p, 0); i < len(p); {
+		name, val, hasV, next, ok := nextParam(p, i)
+		if !ok {
+			return errBad("malformed Via parameters")
 		}
-	}
-	if rp, ok := v.Params.Get("rport"); ok && rp != "" {
-		if _, ok := parseUint(rp, 65535); !ok {
-			return errBad("malformed Via rport")
+		if n++; n > max {
+			return errBad("too many Via parameters")
 		}
+		if !allToken(name) || hasV && !validGenValue(val) {
+			return errBad("malformed Via parameter")
+		}
+		switch {
+		case len(name) == 3 && strings.EqualFold(name, "ttl"):
+			if _, ok := parseUint(val, 255); !ok {
+				return errBad("malformed Via ttl")
+			}
+		case len(name) == 5 && strings.EqualFold(name, "rport"):
+			if _, ok := parseUint(val, 65535); hasV && !ok {
+				return errBad("malformed Via rport")
+			}
+		}
+		i = next
 	}
 	return nil
 }
