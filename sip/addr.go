@@ -22,6 +22,71 @@ func (a *Addr) Tag() string {
 	return v
 }
 
+// Expires returns the expires parameter of a Contact (delta-seconds up to
+// 2**32-1) and whether it is present and well-formed.
+func (a *Addr) Expires() (uint32, bool) {
+	v, ok := a.Params.Get("expires")
+	if !ok {
+		return 0, false
+	}
+	n, ok := parseUint(v, 1<<32-1)
+	return uint32(n), ok
+}
+
+// Q returns a Contact's q parameter in thousandths (q=0.5 gives 500), and
+// whether it is present and well-formed (RFC 3261 §20.10: 0 to 1, at most
+// three decimals).
+func (a *Addr) Q() (int, bool) {
+	v, ok := a.Params.Get("q")
+	if !ok || v == "" {
+		return 0, false
+	}
+	whole, frac, _ := strings.Cut(v, ".")
+	if (whole != "0" && whole != "1") || len(frac) > 3 {
+		return 0, false
+	}
+	n := int(whole[0]-'0') * 1000
+	scale := 100
+	for i := 0; i < len(frac); i++ {
+		if !isDigit(frac[i]) {
+			return 0, false
+		}
+		n += int(frac[i]-'0') * scale
+		scale /= 10
+	}
+	if n > 1000 {
+		return 0, false
+	}
+	return n, true
+}
+
+// Instance returns the +sip.instance parameter without its quotes and
+// angle brackets ("urn:uuid:..."), RFC 5626 §4.1.
+func (a *Addr) Instance() string {
+	v, _ := a.Params.Get("+sip.instance")
+	if len(v) >= 2 && v[0] == '<' && v[len(v)-1] == '>' {
+		v = v[1 : len(v)-1]
+	}
+	return v
+}
+
+// RegID returns the reg-id parameter (RFC 5626: 1 to 2**31-1) and whether
+// it is present and well-formed.
+func (a *Addr) RegID() (uint32, bool) {
+	v, ok := a.Params.Get("reg-id")
+	if !ok {
+		return 0, false
+	}
+	n, ok := parseUint(v, 1<<31-1)
+	return uint32(n), ok && n > 0
+}
+
+// PubGRUU returns the pub-gruu parameter (RFC 5627), unquoted.
+func (a *Addr) PubGRUU() string { v, _ := a.Params.Get("pub-gruu"); return v }
+
+// TempGRUU returns the temp-gruu parameter (RFC 5627), unquoted.
+func (a *Addr) TempGRUU() string { v, _ := a.Params.Get("temp-gruu"); return v }
+
 // DisplayName returns the display name without quotes and escapes.
 func (a *Addr) DisplayName() string { return Unquote(a.Display) }
 
