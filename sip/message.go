@@ -317,15 +317,17 @@ func setNumber(dst *int, value string, max uint64, h Header) *ParseError {
 	return nil
 }
 
-// setNumber64 stores delta-seconds (up to 2**32-1, RFC 3261 §25.1).
+// setNumber64 stores delta-seconds (up to 2**32-1, RFC 3261 §25.1); a
+// second field must agree with the first.
 func setNumber64(dst *int64, value string, h Header) *ParseError {
 	n, ok := parseUint(value, 1<<32-1)
 	if !ok {
 		return errBad("malformed " + h.String())
 	}
-	if *dst < 0 {
-		*dst = int64(n)
+	if *dst >= 0 && *dst != int64(n) {
+		return errBad("conflicting " + h.String())
 	}
+	*dst = int64(n)
 	return nil
 }
 

@@ -57,16 +57,23 @@ func NewStreamParser(l Limits) *StreamParser {
 // Buffered returns the number of bytes waiting to be parsed.
 func (p *StreamParser) Buffered() int { return len(p.buf) - p.off }
 
-// Write adds bytes read from the connection.
+// Write adds bytes read from the connection. It takes what fits under the
+// message size limit; when that is not all of b it returns ErrBufferFull
+// with the count taken, and the caller calls Next before writing the rest.
 func (p *StreamParser) Write(b []byte) (int, error) {
-	if p.Buffered()+len(b) > p.limits.MaxMessageSize+4 {
-		return 0, ErrBufferFull
-	}
 	if p.off > 0 && p.off == len(p.buf) {
 		p.buf, p.off = p.buf[:0], 0
 	} else if p.off > 0 && len(p.buf)+len(b) > cap(p.buf) {
 		n := copy(p.buf, p.buf[p.off:])
 		p.buf, p.off = p.buf[:n], 0
+	}
+	room := p.limits.MaxMessageSize + 4 - p.Buffered()
+	if room <= 0 {
+		return 0, ErrBufferFull
+	}
+	if len(b) > room {
+		p.buf = append(p.buf, b[:room]...)
+		return room, ErrBufferFull
 	}
 	p.buf = append(p.buf, b...)
 	return len(b), nil
@@ -92,9 +99,11 @@ func (p *StreamParser) Next() (*Message, KeepAlive, error) {
 		if err != nil {
 			// Parse the header fields anyway so that the caller can answer
 			// 400 before it closes the connection.
-			if m, perr := parseMessage(string(b[:end]), false, &p.limits); perr == nil {
-				err.Msg = m
+			m, perr := parseMessage(string(b[:end]), false, &p.limits)
+			if perr != nil {
+				m = perr.Msg
 			}
+			err.Msg = m
 			return nil, NoKeepAlive, err
 		}
 		if end+cl > p.limits.MaxMessageSize {

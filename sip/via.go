@@ -132,8 +132,17 @@ func (v *Via) checkParams(max int) *ParseError {
 		if n++; n > max {
 			return errBad("too many Via parameters")
 		}
-		if !allToken(name) || hasV && !validGenValue(val) {
+		if !allToken(name) {
 			return errBad("malformed Via parameter")
+		}
+		switch {
+		case hasV && validGenValue(val):
+		case hasV && len(name) == 8 && strings.EqualFold(name, "received") && validIPv6(val):
+			// via-received = "received" EQUAL (IPv4address / IPv6address)
+		default:
+			if hasV {
+				return errBad("malformed Via parameter")
+			}
 		}
 		switch {
 		case len(name) == 3 && strings.EqualFold(name, "ttl"):
