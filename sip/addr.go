@@ -101,6 +101,7 @@ func ParseAddr(s string) (Addr, error) {
 }
 
 func parseAddr(s string, a *Addr, l *Limits) *ParseError {
+	*a = Addr{}
 	s = trimLWS(s)
 	if s == "" {
 		return errBad("empty address")

@@ -246,14 +246,20 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 	case HeaderVia:
 		// Only the top Via is read on every message; the others are checked
 		// when a proxy reaches them (Vias, RemoveTopVia).
-		if m.via.Transport != "" {
-			return nil
-		}
 		first, _, ok := splitFirst(value)
 		if !ok || first == "" {
 			return errBad("malformed Via")
 		}
-		return parseVia(first, &m.via, l)
+		if m.via.Transport != "" {
+			return nil
+		}
+		// Into a local first: a half-parsed top Via must not look valid.
+		var v Via
+		if err := parseVia(first, &v, l); err != nil {
+			return err
+		}
+		m.via = v
+		return nil
 	case HeaderFrom, HeaderTo:
 		tag, prev := &m.fromTag, &m.fromVal
 		if h == HeaderTo {
@@ -272,6 +278,9 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 		}
 		if a.Wildcard {
 			return errBad("malformed " + h.String())
+		}
+		if t, ok := a.Params.Get("tag"); ok && !allToken(t) {
+			return errBad("malformed " + h.String() + " tag")
 		}
 		*tag, *prev = a.Tag(), value
 	case HeaderCallID:
@@ -537,8 +546,12 @@ func (m *Message) DecrementMaxForwards() int {
 	if n < 0 {
 		n = 0
 	}
-	f := &m.fields[i]
-	f.Value, f.rawLen = smallInt(n), 0
+	// Identical copies of the field were accepted; they change together.
+	for ; i < len(m.fields); i++ {
+		if f := &m.fields[i]; f.Key == HeaderMaxForwards {
+			f.Value, f.rawLen = smallInt(n), 0
+		}
+	}
 	m.maxForwards = n
 	return n
 }
@@ -651,9 +664,18 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	}
 	r := &Message{StatusCode: code, Reason: reason, Version: "SIP/2.0"}
 	r.reset()
+	var seen [numHeaders]bool
 	for i := range req.fields {
-		switch req.fields[i].Key {
-		case HeaderVia, HeaderFrom, HeaderTo, HeaderCallID, HeaderCSeq:
+		switch k := req.fields[i].Key; k {
+		case HeaderFrom, HeaderTo, HeaderCallID, HeaderCSeq:
+			// The first only: a request refused for a conflicting second
+			// value still gets a response that parses.
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			fallthrough
+		case HeaderVia:
 			r.fields = append(r.fields, req.fields[i])
 		}
 	}
@@ -669,12 +691,17 @@ func (m *Message) SetToTag(tag string) {
 	if m.toTag != "" {
 		return
 	}
-	i := m.first(HeaderTo)
-	if i < 0 {
-		return
+	value := ""
+	for i := range m.fields {
+		if f := &m.fields[i]; f.Key == HeaderTo {
+			// Identical copies of the field were accepted; they change
+			// together.
+			if value == "" {
+				value = f.Value + ";tag=" + tag
+			}
+			f.Value, f.rawLen = value, 0
+		}
 	}
-	f := &m.fields[i]
-	f.Value, f.rawLen = f.Value+";tag="+tag, 0
 	m.refresh(HeaderTo) //nolint:errcheck // a token tag keeps the field valid
 }
 

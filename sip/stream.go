@@ -46,12 +46,18 @@ type StreamParser struct {
 	// need is the length of the message at buf[off:] once its header
 	// fields are complete, 0 before.
 	need int
+	// The header scan resumes where it stopped, so that a message arriving
+	// in many small reads costs linear time: lineStart is the start of the
+	// line being read (relative to off), checked whether that line was
+	// found not to be the empty line, searchFrom where to look for its end.
+	lineStart, searchFrom int
+	checked               bool
 }
 
 // NewStreamParser returns a stream parser with limits l (zero fields take
 // the defaults).
 func NewStreamParser(l Limits) *StreamParser {
-	return &StreamParser{limits: l.withDefaults()}
+	return &StreamParser{limits: l.withDefaults(), checked: true}
 }
 
 // Buffered returns the number of bytes waiting to be parsed.
@@ -85,10 +91,10 @@ func (p *StreamParser) Write(b []byte) (int, error) {
 func (p *StreamParser) Next() (*Message, KeepAlive, error) {
 	b := p.buf[p.off:]
 	if p.need == 0 {
-		if len(b) >= 1 && b[0] == '\r' || len(b) >= 1 && b[0] == '\n' {
+		if p.searchFrom == 0 && len(b) >= 1 && (b[0] == '\r' || b[0] == '\n') {
 			return p.keepAlive(b)
 		}
-		end := headerEnd(b)
+		end := p.headerEnd(b)
 		if end < 0 {
 			if len(b) > p.limits.MaxMessageSize {
 				return nil, NoKeepAlive, &ParseError{Status: 513, Reason: "message too large"}
@@ -116,6 +122,7 @@ func (p *StreamParser) Next() (*Message, KeepAlive, error) {
 	}
 	n := p.need
 	p.need = 0
+	p.lineStart, p.searchFrom, p.checked = 0, 0, true
 	p.off += n
 	m, err := parseMessage(string(b[:n]), true, &p.limits)
 	if err != nil {
@@ -144,20 +151,29 @@ func (p *StreamParser) keepAlive(b []byte) (*Message, KeepAlive, error) {
 }
 
 // headerEnd returns the length of the start line and header fields
-// including the empty line, or -1 when the empty line has not arrived.
-func headerEnd(b []byte) int {
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '\n')
+// including the empty line, or -1 when the empty line has not arrived. It
+// resumes where the previous call stopped.
+func (p *StreamParser) headerEnd(b []byte) int {
+	for {
+		if !p.checked {
+			i := p.lineStart
+			switch {
+			case i < len(b) && b[i] == '\n':
+				return i + 1
+			case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+				return i + 2
+			case i >= len(b) || i+1 == len(b) && b[i] == '\r':
+				return -1
+			}
+			p.checked, p.searchFrom = true, i
+		}
+		j := bytes.IndexByte(b[p.searchFrom:], '\n')
 		if j < 0 {
+			p.searchFrom = len(b)
 			return -1
 		}
-		i += j + 1
-		if i < len(b) && b[i] == '\n' {
-			return i + 1
-		}
-		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
-			return i + 2
-		}
+		p.lineStart = p.searchFrom + j + 1
+		p.checked = false
 	}
 }
 
@@ -181,10 +197,17 @@ func scanContentLength(h []byte) (int, *ParseError) {
 		if HeaderOf(string(name)) != HeaderContentLength {
 			continue
 		}
-		v := trimLWS(string(line[colon+1:]))
-		// Folded values are rare enough to leave to the full parse, which
-		// rejects a mismatch; here the first line must hold the digits.
-		n, ok := parseUint(v, 1<<31-1)
+		v := string(line[colon+1:])
+		// A folded value goes on in lines that start with white space.
+		for len(h) > 0 && (h[0] == ' ' || h[0] == '\t') {
+			k := bytes.IndexByte(h, '\n')
+			if k < 0 {
+				k = len(h) - 1
+			}
+			v += " " + string(h[:k+1])
+			h = h[k+1:]
+		}
+		n, ok := parseUint(trimLWS(v), 1<<31-1)
 		if !ok {
 			return 0, errBad("malformed Content-Length")
 		}

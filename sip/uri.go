@@ -80,6 +80,7 @@ func (u *URI) HostPort() string {
 }
 
 func parseURI(s string, u *URI, l *Limits) *ParseError {
+	*u = URI{}
 	if len(s) > l.MaxURILength {
 		return &ParseError{Status: 414, Reason: "URI too long"}
 	}
@@ -172,6 +173,9 @@ func splitHostPort(s string) (host string, port int, err *ParseError) {
 		hostEnd = c
 	}
 	host = s[:hostEnd]
+	if host == "" {
+		return "", 0, errBad("missing host")
+	}
 	if host[0] != '[' && !validHostname(host) {
 		return "", 0, errBad("malformed host")
 	}
@@ -332,9 +336,11 @@ func equalSIP(u, v *URI) bool {
 			return false
 		}
 	}
-	// Any other parameter present in both must match.
+	// Any other parameter present in both must match; a name given twice
+	// counts with its first value, from either side.
 	same := true
-	u.Params.each(func(n, a string, _ bool) bool {
+	u.Params.each(func(n, _ string, _ bool) bool {
+		a, _ := uriParam(u.Params, n)
 		if b, ok := uriParam(v.Params, n); ok && !equalEscaped(a, b, true) {
 			same = false
 		}

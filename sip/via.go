@@ -57,6 +57,7 @@ func ParseVia(s string) (Via, error) {
 
 // parseVia parses sent-protocol LWS sent-by *( SEMI via-params ).
 func parseVia(s string, v *Via, l *Limits) *ParseError {
+	*v = Via{}
 	s = trimLWS(s)
 	var tok [3]string
 	i := 0
