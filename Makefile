@@ -45,6 +45,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDatagram$$' -fuzztime $(FUZZTIME) ./sip
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME) ./sip
 	$(GO) test -run '^$$' -fuzz '^FuzzURI$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzEdits$$' -fuzztime $(FUZZTIME) ./sip
 
 clean:
 	rm -rf $(BIN)

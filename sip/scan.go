@@ -16,6 +16,7 @@ const (
 	cLWS       // SP, HTAB, CR, LF
 	cNameStop  // ends a parameter name: "=", ";" or LWS
 	cValueStop // ends an unquoted parameter value: ";" or LWS
+	cAlnum
 )
 
 // charClass is written once at package initialisation and only read after.
@@ -28,6 +29,7 @@ var charClass = func() (t [256]uint16) {
 	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	set(alnum, cToken|cUnreserved|cWord|cHost)
 	set("0123456789", cDigit)
+	set(alnum, cAlnum)
 	set("-.!%*_+`'~", cToken)
 	set("-_.!~*'()", cUnreserved)
 	set("&=+$,;?/", cUser)

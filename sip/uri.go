@@ -192,30 +192,31 @@ func splitHostPort(s string) (host string, port int, err *ParseError) {
 // validHostname accepts hostname and IPv4address (RFC 3261 §25.1): labels
 // of alphanumerics and hyphens separated by dots, an optional final dot.
 func validHostname(h string) bool {
-	if h == "" || h[0] == '.' || h[0] == '-' {
+	if h == "" || h[0] == '.' || h[0] == '-' || h[len(h)-1] == '-' {
 		return false
 	}
-	prev := byte('.')
-	for i := 0; i < len(h); i++ {
+	for i := 1; i < len(h); i++ {
 		c := h[i]
-		switch {
-		case c == '.':
-			if prev == '.' || prev == '-' {
+		if charClass[c]&cAlnum != 0 {
+			continue
+		}
+		switch c {
+		case '.':
+			if h[i-1] == '.' || h[i-1] == '-' {
 				return false
 			}
-		case c == '-':
-			if prev == '.' {
+		case '-':
+			if h[i-1] == '.' {
 				return false
 			}
-		case !isAlnum(c):
+		default:
 			return false
 		}
-		prev = c
 	}
-	return prev != '-'
+	return charClass[h[0]]&cAlnum != 0
 }
 
-func isAlnum(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+func isAlnum(c byte) bool { return charClass[c]&cAlnum != 0 }
 
 func validIPv6(s string) bool {
 	if s == "" || strings.IndexByte(s, '%') >= 0 {
