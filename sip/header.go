@@ -161,15 +161,40 @@ func HeaderOf(name string) Header {
 	if len(name) == 1 {
 		return compactHeader(name[0])
 	}
-	if len(name) >= len(headersByLen) {
+	if len(name) == 0 || len(name) >= len(headersByLen) {
 		return HeaderOther
 	}
+	first := name[0] | 0x20
 	for _, h := range headersByLen[len(name)] {
-		if strings.EqualFold(headerNames[h], name) {
+		if n := headerLower[h]; n[0] == first && equalLower(name, n) {
 			return h
 		}
 	}
 	return HeaderOther
+}
+
+// headerLower holds the lower-case full names; written once at package
+// initialisation and only read after.
+var headerLower = func() (t [numHeaders]string) {
+	for h := HeaderVia; h < numHeaders; h++ {
+		t[h] = strings.ToLower(headerNames[h])
+	}
+	return t
+}()
+
+// equalLower compares name with lower, a lower-case name of letters and
+// hyphens, ignoring ASCII case; OR-ing 0x20 maps only a letter's capital
+// onto it (and CR onto '-', which a field name cannot hold).
+func equalLower(name, lower string) bool {
+	if len(name) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // multiValue reports whether the header's value is a comma-separated list

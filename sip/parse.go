@@ -285,17 +285,25 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 	if len(m.fields) >= l.MaxHeaders {
 		return &ParseError{Reason: "too many header fields"}
 	}
-	colon := strings.IndexByte(raw, ':')
-	if colon <= 0 {
+	// field-name = token, then optional white space and the colon.
+	n := 0
+	for n < len(raw) && isToken(raw[n]) {
+		n++
+	}
+	colon := n
+	for colon < len(raw) && isWSP(raw[colon]) {
+		colon++
+	}
+	if colon >= len(raw) || raw[colon] != ':' {
+		if n == 0 || colon < len(raw) && n == colon {
+			return &ParseError{Reason: "malformed header field name"}
+		}
 		return &ParseError{Reason: "malformed header field"}
 	}
-	name := raw[:colon]
-	for len(name) > 0 && isWSP(name[len(name)-1]) {
-		name = name[:len(name)-1]
+	if n == 0 {
+		return &ParseError{Reason: "malformed header field"}
 	}
-	if !allToken(name) {
-		return &ParseError{Reason: "malformed header field name"}
-	}
+	name := raw[:n]
 	value := trimLWS(raw[colon+1:])
 	if folded {
 		value = unfold(value)
