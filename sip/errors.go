@@ -16,6 +16,10 @@ type ParseError struct {
 	// Call-ID, CSeq) were readable; nil otherwise. A server uses it to
 	// answer; it must not be forwarded.
 	Msg *Message
+
+	// conflict marks a second field that disagrees with the first: the
+	// message can still be answered from the first.
+	conflict bool
 }
 
 func (e *ParseError) Error() string {
@@ -33,6 +37,10 @@ func (e *ParseError) StatusLine() string {
 var ErrIncomplete = errors.New("sip: incomplete message")
 
 func errBad(reason string) *ParseError { return &ParseError{Status: 400, Reason: reason} }
+
+func errConflict(header string) *ParseError {
+	return &ParseError{Status: 400, Reason: "conflicting " + header, conflict: true}
+}
 
 // StatusText returns the RFC 3261 reason phrase of a status code, or ""
 // for an unknown code.

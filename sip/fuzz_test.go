@@ -4,12 +4,11 @@ package sip_test
 // URIs, and the proxy edits on parsed messages. Their seeds are the RFC 4475
 // torture messages, the RFC 3261 §24 examples, the benchmark fixture, and
 // the inputs under testdata/fuzz/<FuzzName>/ (hand-made ones with readable
-// names, and the failing inputs fuzzing found, named by hash).
+// names, and the failing inputs fuzzing found, named by hash). The bugs
+// they found are fixed, and TestRegressions keeps their smallest
+// reproductions. To fuzz one target:
 //
-// To fuzz past the bugs already reported (TestKnownBugs), set
-// SIP_TEST_SKIP_KNOWN_BUGS=1:
-//
-//	SIP_TEST_SKIP_KNOWN_BUGS=1 go test -run '^$' -fuzz '^FuzzStream$' -fuzztime 60s ./sip
+//	go test -run '^$' -fuzz '^FuzzStream$' -fuzztime 60s ./sip
 
 import (
 	"bytes"
@@ -82,9 +81,6 @@ func checkParseError(t *testing.T, err error) {
 		return
 	}
 	touchAll(t, pe.Msg)
-	if skipKnownBugs && knownResponseBug(pe.Msg) {
-		return
-	}
 	r := sip.NewResponse(pe.Msg, 400, "")
 	touchAll(t, r)
 	b := r.AppendTo(nil)
@@ -97,78 +93,13 @@ func checkParseError(t *testing.T, err error) {
 	}
 }
 
-// knownResponseBug reports whether a refused message's 400 response is
-// known not to re-parse (see TestKnownBugs): the message repeats Call-ID,
-// CSeq, From or To with different values, which NewResponse copies, or its
-// top Via is malformed, though ParseError.Msg is set.
-func knownResponseBug(m *sip.Message) bool {
-	seen := map[sip.Header]string{}
-	for _, f := range m.Fields() {
-		switch f.Key {
-		case sip.HeaderCallID, sip.HeaderCSeq, sip.HeaderFrom, sip.HeaderTo:
-			if v, ok := seen[f.Key]; ok && v != f.Value {
-				return true
-			}
-			seen[f.Key] = f.Value
-		case sip.HeaderVia:
-			if _, ok := seen[f.Key]; !ok {
-				seen[f.Key] = f.Value
-				first, _ := splitList(f.Value)
-				if _, err := sip.ParseVia(first); err != nil {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// fieldCount returns the number of fields of header h.
-func fieldCount(m *sip.Message, h sip.Header) int {
-	n := 0
-	for _, f := range m.Fields() {
-		if f.Key == h {
-			n++
-		}
-	}
-	return n
-}
-
-// emptyViaField reports whether m has a Via field with an empty value,
-// which the parser lets pass below the top Via.
-func emptyViaField(m *sip.Message) bool {
-	for _, f := range m.Fields() {
-		if f.Key == sip.HeaderVia && strings.Trim(f.Value, " \t,") == "" {
-			return true
-		}
-	}
-	return false
-}
-
-// knownPanics lists functions whose panics are known and reported (see
-// TestKnownBugs); with SIP_TEST_SKIP_KNOWN_BUGS set, a fuzz run recovers
-// from them and goes on exploring.
-var knownPanics = []string{
-	"sip.splitHostPort(", // ParseURI("sip::") indexes an empty host
-}
-
 // catchPanics is deferred by the fuzz functions: it turns a panic into a
 // test failure with its stack, so that one crashing input does not stop the
-// other tests of the binary, and lets known panics pass when asked to.
+// other tests of the binary.
 func catchPanics(t *testing.T) {
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		t.Fatalf("panic: %v\n%s", r, debug.Stack())
 	}
-	stack := string(debug.Stack())
-	if skipKnownBugs {
-		for _, fn := range knownPanics {
-			if strings.Contains(stack, fn) {
-				return
-			}
-		}
-	}
-	t.Fatalf("panic: %v\n%s", r, stack)
 }
 
 // touchAll calls every accessor and walks every iterator of m (a bounded
@@ -495,9 +426,6 @@ func FuzzEdits(f *testing.F) {
 					t.Fatalf("after PrependVia: TopVia %#v", m.TopVia())
 				}
 			case 3:
-				if skipKnownBugs && fieldCount(m, sip.HeaderMaxForwards) > 1 {
-					continue // a known bug, see TestKnownBugs
-				}
 				before, had := m.MaxForwards()
 				n := m.DecrementMaxForwards()
 				if had && n != max(before-1, 0) || !had && n != 70 {
@@ -519,9 +447,6 @@ func FuzzEdits(f *testing.F) {
 						break
 					}
 				}
-				if skipKnownBugs && emptyViaField(m) {
-					continue // a known bug, see TestKnownBugs
-				}
 				if len(vias) == 2 && vias[1].Err == "" {
 					m.RemoveTopVia()
 					if vx(m.TopVia()) != vias[1].Via {
@@ -529,9 +454,6 @@ func FuzzEdits(f *testing.F) {
 					}
 				}
 			case 7:
-				if to := m.To(); skipKnownBugs && (to.Params.Has("tag") && to.Tag() == "" || fieldCount(m, sip.HeaderTo) > 1) {
-					continue // a known bug, see TestKnownBugs
-				}
 				m.SetToTag("fuzz")
 				if to := m.To(); m.ToTag() == "" || to.Tag() != m.ToTag() {
 					t.Fatalf("after SetToTag: ToTag %q, To().Tag() %q", m.ToTag(), to.Tag())
@@ -563,9 +485,6 @@ func FuzzURI(f *testing.F) {
 		u, err := sip.ParseURI(s)
 		if err != nil {
 			return
-		}
-		if skipKnownBugs && repeatedParam(u.Params) {
-			return // a known bug, see TestKnownBugs
 		}
 		if !u.Equal(&u) {
 			t.Fatalf("Equal not reflexive for %q", s)

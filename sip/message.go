@@ -246,9 +246,17 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 	case HeaderVia:
 		// Only the top Via is read on every message; the others are checked
 		// when a proxy reaches them (Vias, RemoveTopVia).
-		first, _, ok := splitFirst(value)
+		first, rest, ok := splitFirst(value)
 		if !ok || first == "" {
 			return errBad("malformed Via")
+		}
+		// Every element must be there ("a,,b" and "a," are not Via lists),
+		// so that removing the top one leaves a valid field.
+		for r := rest; r != "" || strings.HasSuffix(value, ","); {
+			var e string
+			if e, r, ok = splitFirst(r); !ok || e == "" {
+				return errBad("malformed Via")
+			}
 		}
 		if m.via.Transport != "" {
 			return nil
@@ -267,7 +275,7 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 		}
 		if *prev != "" {
 			if *prev != value {
-				return errBad("conflicting " + h.String())
+				return errConflict(h.String())
 			}
 			return nil
 		}
@@ -288,7 +296,7 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 			return errBad("malformed Call-ID")
 		}
 		if m.callID != "" && m.callID != value {
-			return errBad("conflicting Call-ID")
+			return errConflict("Call-ID")
 		}
 		m.callID = value
 	case HeaderCSeq:
@@ -297,7 +305,7 @@ func (m *Message) index(h Header, value string, parsing bool) *ParseError {
 			return err
 		}
 		if m.cseq.Method != "" && m.cseq != c {
-			return errBad("conflicting CSeq")
+			return errConflict("CSeq")
 		}
 		m.cseq = c
 	case HeaderMaxForwards:
@@ -320,7 +328,7 @@ func setNumber(dst *int, value string, max uint64, h Header) *ParseError {
 		return errBad("malformed " + h.String())
 	}
 	if *dst >= 0 && *dst != int(n) {
-		return errBad("conflicting " + h.String())
+		return errConflict(h.String())
 	}
 	*dst = int(n)
 	return nil
@@ -334,7 +342,7 @@ func setNumber64(dst *int64, value string, h Header) *ParseError {
 		return errBad("malformed " + h.String())
 	}
 	if *dst >= 0 && *dst != int64(n) {
-		return errBad("conflicting " + h.String())
+		return errConflict(h.String())
 	}
 	*dst = int64(n)
 	return nil

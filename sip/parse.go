@@ -72,6 +72,9 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 		return nil, err
 	}
 	var firstErr *ParseError
+	// unanswerable is set when a field that a response copies (Via, From,
+	// To, Call-ID, CSeq) is malformed: no Msg goes with the error then.
+	unanswerable := false
 	if err := m.parseStartLine(line, l); err != nil {
 		if err.Status != 505 {
 			return nil, err
@@ -117,6 +120,7 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 				if err.Status == 0 {
 					return nil, errBad(err.Reason)
 				}
+				unanswerable = unanswerable || m.copiedFieldBad(err)
 				if firstErr == nil {
 					firstErr = err
 				}
@@ -139,6 +143,7 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 			if err.Status == 0 {
 				return nil, errBad(err.Reason)
 			}
+			unanswerable = unanswerable || m.copiedFieldBad(err)
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -172,7 +177,9 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	}
 	m.Body = body
 	if firstErr != nil {
-		firstErr.Msg = m
+		if !unanswerable {
+			firstErr.Msg = m
+		}
 		return nil, firstErr
 	}
 	return m, nil
@@ -317,6 +324,20 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 	}
 	m.fields = append(m.fields, f)
 	return m.index(f.Key, value, true)
+}
+
+// copiedFieldBad reports whether err, from the field just added, is about
+// a field that NewResponse copies and is not merely a disagreeing second
+// copy of a valid first one.
+func (m *Message) copiedFieldBad(err *ParseError) bool {
+	if err.conflict || len(m.fields) == 0 {
+		return false
+	}
+	switch m.fields[len(m.fields)-1].Key {
+	case HeaderVia, HeaderFrom, HeaderTo, HeaderCallID, HeaderCSeq:
+		return true
+	}
+	return false
 }
 
 // validFieldValue refuses control characters other than HTAB, except as

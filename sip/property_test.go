@@ -9,15 +9,14 @@ package sip_test
 // The properties check the parser against that model, the serializer
 // against the parser (parse(serialize(m)) == m, idempotence), the stream
 // framer against the datagram parser, the edit methods against a line model,
-// and URI parsing, printing and comparison. TestKnownBugs holds the
-// smallest reproductions of what they found; SIP_TEST_SKIP_KNOWN_BUGS=1
-// leaves those inputs out, so that the rest keeps guarding changes.
+// and URI parsing, printing and comparison. TestRegressions keeps the
+// smallest reproductions of the bugs they and the fuzz targets found, all
+// fixed.
 
 import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -654,15 +653,6 @@ type genMessage struct {
 	wire []byte
 }
 
-// knobs turn on constructs that a known bug breaks; see skipKnownBugs and
-// TestKnownBugs.
-type knobs struct {
-	dupSingletons    bool // identical duplicate Max-Forwards/Call-ID/CSeq fields
-	foldedCLInStream bool // raw (unserialized) folded Content-Length into StreamParser
-	prependViaNoPort bool // PrependVia of a Via without a port over one with a port
-	dupURIParams     bool // a URI parameter name twice (";foo=1;foo=2")
-}
-
 var requestMethods = []string{"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
 
 // fieldName returns the name of h as this test writes it: the full name in
@@ -682,7 +672,7 @@ func fieldName(t *rapid.T, h sip.Header) string {
 	return randCase(t, "namecase", h.String())
 }
 
-func drawMessage(t *rapid.T, k knobs) *genMessage {
+func drawMessage(t *rapid.T) *genMessage {
 	g := &genMessage{maxFwd: -1, tokens: map[sip.Header][]string{}, auths: map[sip.Header][]map[string]string{}}
 	s := style{odd: chance(t, "odd", 40)}
 	s.fold = s.odd && chance(t, "fold", 50)
@@ -788,11 +778,11 @@ func drawMessage(t *rapid.T, k knobs) *genMessage {
 			mf = "0" + mf
 		}
 		add(sip.HeaderMaxForwards, fieldName(t, sip.HeaderMaxForwards), mf)
-		if k.dupSingletons && chance(t, "dupmf", 10) {
+		if chance(t, "dupmf", 10) {
 			add(sip.HeaderMaxForwards, fieldName(t, sip.HeaderMaxForwards), mf)
 		}
 	}
-	if k.dupSingletons && chance(t, "dupcallid", 5) {
+	if chance(t, "dupcallid", 5) {
 		add(sip.HeaderCallID, fieldName(t, sip.HeaderCallID), g.callID)
 	}
 
@@ -1415,40 +1405,12 @@ func checkAgainstModel(t *rapid.T, g *genMessage, m *sip.Message) {
 // ---------------------------------------------------------------------------
 // Properties.
 
-// skipKnownBugs leaves out of the properties and the fuzz checks the
-// inputs that known, reported bugs break (see knobs and knownResponseBug),
-// so that a run can explore past them: set SIP_TEST_SKIP_KNOWN_BUGS=1. By
-// default they are in, and the tests fail until the bugs are fixed.
-var skipKnownBugs = os.Getenv("SIP_TEST_SKIP_KNOWN_BUGS") != ""
-
-var genKnobs = knobs{
-	dupSingletons:    !skipKnownBugs,
-	foldedCLInStream: !skipKnownBugs,
-	prependViaNoPort: !skipKnownBugs,
-	dupURIParams:     !skipKnownBugs,
-}
-
-// repeatedParam reports whether a uri-parameter name occurs twice in p
-// (names compare case-insensitively).
-func repeatedParam(p sip.Params) bool {
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(string(p), ";")[1:] {
-		name, _, _ := strings.Cut(kv, "=")
-		name = strings.ToLower(name)
-		if seen[name] {
-			return true
-		}
-		seen[name] = true
-	}
-	return false
-}
-
 // TestPropertyRoundTrip: a generated message parses to what it says;
 // parse(serialize(m)) reads the same as m; serialize is idempotent after one
 // round; Parse, ParseOwned and a Parser with zero Limits agree.
 func TestPropertyRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		g := drawMessage(t, genKnobs)
+		g := drawMessage(t)
 		m1, err := sip.Parse(g.wire)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", g.wire, err)
@@ -1580,7 +1542,7 @@ func TestPropertyStream(t *testing.T) {
 				buf.WriteString(ka)
 				in.crlfs += c
 			}
-			g := drawMessage(t, genKnobs)
+			g := drawMessage(t)
 			m, err := sip.Parse(g.wire)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
@@ -1626,12 +1588,9 @@ func TestPropertyStream(t *testing.T) {
 // forms, odd spacing and all), read the same as their datagram parse.
 func TestPropertyStreamRaw(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		g := drawMessage(t, genKnobs)
+		g := drawMessage(t)
 		if !g.hasCL || !bytes.HasSuffix(g.wire, []byte(g.body)) || bytes.HasPrefix(g.wire, []byte("\r\n")) {
 			t.Skip("needs an exact Content-Length")
-		}
-		if !genKnobs.foldedCLInStream && foldedCL(g) {
-			t.Skip("folded Content-Length: a known bug, see TestKnownBugs")
 		}
 		want, err := sip.Parse(g.wire)
 		if err != nil {
@@ -1646,20 +1605,6 @@ func TestPropertyStreamRaw(t *testing.T) {
 			t.Fatalf("stream differs from datagram parse:\n%s", d)
 		}
 	})
-}
-
-// foldedCL reports whether the generated wire form folds a Content-Length
-// field.
-func foldedCL(g *genMessage) bool {
-	lines := strings.Split(string(g.wire[:bytes.Index(g.wire, []byte("\r\n\r\n"))]), "\r\n")
-	for i, l := range lines {
-		name, _, ok := strings.Cut(l, ":")
-		if ok && sip.HeaderOf(strings.TrimRight(name, " \t")) == sip.HeaderContentLength &&
-			i+1 < len(lines) && (strings.HasPrefix(lines[i+1], " ") || strings.HasPrefix(lines[i+1], "\t")) {
-			return true
-		}
-	}
-	return false
 }
 
 // ---------------------------------------------------------------------------
@@ -1707,7 +1652,7 @@ func headerLines(b []byte) ([]string, []byte) {
 // with the typed view the edits promise.
 func TestPropertyEdits(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		g := drawMessage(t, genKnobs)
+		g := drawMessage(t)
 		m, err := sip.Parse(g.wire)
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
@@ -1758,7 +1703,7 @@ func TestPropertyEdits(t *testing.T) {
 			switch op {
 			case "PrependVia":
 				v := sip.Via{Transport: pick(t, "ptransport", "UDP", "TCP", "WSS"), Host: drawHost(t), Params: sip.Params(";branch=z9hG4bK" + strOf(t, "pbranch", tokenChars, 1, 12))}
-				if !genKnobs.prependViaNoPort || rapid.Bool().Draw(t, "pport") {
+				if rapid.Bool().Draw(t, "pport") {
 					v.Port = intIn(t, "pportv", 1, 65535)
 				}
 				m.PrependVia(v)
@@ -2009,7 +1954,7 @@ func flipParamNames(t *rapid.T, p string) string {
 // the user part keeps it true (RFC 3261 §19.1.4).
 func TestPropertyURIEqual(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		g := drawURI(t, uriOpts{schemes: []string{"sip", "sips"}, dupParams: genKnobs.dupURIParams})
+		g := drawURI(t, uriOpts{schemes: []string{"sip", "sips"}, dupParams: true})
 		u, err := sip.ParseURI(g.text)
 		if err != nil {
 			t.Fatalf("ParseURI(%q): %v", g.text, err)
@@ -2018,7 +1963,7 @@ func TestPropertyURIEqual(t *testing.T) {
 			t.Fatalf("Equal not reflexive for %q", g.text)
 		}
 		// An unrelated URI: the answer does not matter, symmetry does.
-		h := drawURI(t, uriOpts{schemes: []string{"sip", "sips"}, dupParams: genKnobs.dupURIParams})
+		h := drawURI(t, uriOpts{schemes: []string{"sip", "sips"}, dupParams: true})
 		w, err := sip.ParseURI(h.text)
 		if err != nil {
 			t.Fatalf("ParseURI(%q): %v", h.text, err)
@@ -2133,14 +2078,11 @@ func TestPropertyAddrViaRoundTrip(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Known bugs: the smallest reproductions of what the properties and fuzz
-// targets found. Each subtest fails until its bug is fixed; then the
-// matching knob, tolerance or skip (grep "known bug") can go.
+// Regressions: the smallest reproductions of the bugs the properties and
+// fuzz targets found, all fixed; each subtest guards against its bug coming
+// back.
 
-func TestKnownBugs(t *testing.T) {
-	if skipKnownBugs {
-		t.Skip("SIP_TEST_SKIP_KNOWN_BUGS is set")
-	}
+func TestRegressions(t *testing.T) {
 	const base = "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n" +
 		"From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n" +
 		"Call-ID: kb@example.com\r\n"
@@ -2267,7 +2209,7 @@ func TestKnownBugs(t *testing.T) {
 	t.Run("URI Equal is not reflexive with a repeated parameter", func(t *testing.T) {
 		u, err := sip.ParseURI("sip:example.com;foo=1;foo=2")
 		if err != nil {
-			t.Skipf("ParseURI refuses it now: %v", err)
+			t.Fatalf("ParseURI: %v", err)
 		}
 		if !u.Equal(&u) {
 			t.Errorf("%q is not Equal to itself", u.String())
@@ -2279,13 +2221,18 @@ func TestKnownBugs(t *testing.T) {
 	})
 
 	t.Run("SetToTag over a valueless tag parameter", func(t *testing.T) {
-		// RFC 3261 §25.1: tag-param = "tag" EQUAL token; the parser
-		// accepts ";tag" without a value.
+		// RFC 3261 §25.1: tag-param = "tag" EQUAL token. The parser
+		// accepted ";tag" without a value, which SetToTag then missed; it
+		// refuses it now. Should it accept it again, SetToTag must work.
 		m, err := sip.Parse([]byte("OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n" +
 			"From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag\r\nCall-ID: kb\r\nCSeq: 1 OPTIONS\r\n\r\n"))
 		if err != nil {
-			t.Skipf("Parse refuses a valueless tag now: %v", err)
+			if _, ok := err.(*sip.ParseError); !ok {
+				t.Fatalf("Parse: %T %v, want a *ParseError", err, err)
+			}
+			return
 		}
+		t.Errorf("Parse accepts a To tag parameter without a value")
 		m.SetToTag("x")
 		if m.ToTag() != "x" {
 			t.Errorf("after SetToTag(x): ToTag() = %q, To = %q", m.ToTag(), m.To().String())
@@ -2293,11 +2240,18 @@ func TestKnownBugs(t *testing.T) {
 	})
 
 	t.Run("RemoveTopVia onto an empty Via field", func(t *testing.T) {
+		// The parser let an empty Via field pass below the top Via, and
+		// RemoveTopVia then left it on top; it refuses it now. Should it
+		// accept it again, RemoveTopVia must skip it.
 		m, err := sip.Parse([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nVia:\r\nVia: SIP/2.0/UDP b;branch=z9hG4bK2\r\n" +
 			"From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: kb\r\nCSeq: 1 OPTIONS\r\n\r\n"))
 		if err != nil {
-			t.Skipf("Parse refuses an empty Via field now: %v", err)
+			if _, ok := err.(*sip.ParseError); !ok {
+				t.Fatalf("Parse: %T %v, want a *ParseError", err, err)
+			}
+			return
 		}
+		t.Errorf("Parse accepts an empty Via field")
 		m.RemoveTopVia()
 		if m.TopVia().Host != "b" {
 			t.Errorf("after RemoveTopVia: TopVia %#v; Vias() yields b next", m.TopVia())

@@ -412,13 +412,21 @@ func lower(c byte) byte {
 // equalTel compares tel URIs (RFC 3966 §4): numbers digit by digit without
 // visual separators, parameters as sets, case-insensitively.
 func equalTel(u, v *URI) bool {
-	if stripVisual(u.User) != stripVisual(v.User) || u.Params.Len() != v.Params.Len() {
+	if stripVisual(u.User) != stripVisual(v.User) {
 		return false
 	}
+	// The same names on both sides, each with its first value.
+	return sameParams(u.Params, v.Params) && sameParams(v.Params, u.Params)
+}
+
+// sameParams reports whether every parameter name of a is in b with the
+// same first value.
+func sameParams(a, b Params) bool {
 	same := true
-	u.Params.each(func(n, a string, _ bool) bool {
-		b, ok := v.Params.Get(n)
-		same = ok && equalEscaped(a, b, true)
+	a.each(func(n, _ string, _ bool) bool {
+		x, _ := uriParam(a, n)
+		y, ok := uriParam(b, n)
+		same = ok && equalEscaped(x, y, true)
 		return same
 	})
 	return same
