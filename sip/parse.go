@@ -85,20 +85,20 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	pos = next
 
 	// Header fields: one per line, continuation lines start with WSP.
-	bodyStart := len(s)
+	bodyStart := 0
 	fieldStart := -1
 	fieldEnd := 0
 	folded := false
 	for {
+		lineEnd, nextPos := len(s), len(s)
 		if pos >= len(s) {
 			if stream {
 				return nil, errBad("missing empty line after header fields")
 			}
-			break
-		}
-		nl := strings.IndexByte(s[pos:], '\n')
-		lineEnd, nextPos := len(s), len(s)
-		if nl >= 0 {
+			// A datagram may end right after its last field: as if the
+			// empty line came there.
+			lineEnd = pos
+		} else if nl := strings.IndexByte(s[pos:], '\n'); nl >= 0 {
 			lineEnd, nextPos = pos+nl, pos+nl+1
 		}
 		if lineEnd > pos && s[lineEnd-1] == '\r' {
@@ -137,17 +137,6 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 		}
 		fieldStart, fieldEnd, folded = pos, lineEnd, false
 		pos = nextPos
-	}
-	if fieldStart >= 0 {
-		if err := m.addParsedField(fieldStart, fieldEnd, folded, l); err != nil {
-			if err.Status == 0 {
-				return nil, errBad(err.Reason)
-			}
-			unanswerable = unanswerable || m.copiedFieldBad(err)
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
 	}
 	body := s[bodyStart:]
 
