@@ -84,6 +84,15 @@ func parseURI(s string, u *URI, l *Limits) *ParseError {
 	if len(s) > l.MaxURILength {
 		return &ParseError{Status: 414, Reason: "URI too long"}
 	}
+	// The common schemes without a search.
+	if len(s) > 4 && s[3] == ':' && equalLower(s[:3], "sip") {
+		u.Scheme = s[:3]
+		return parseSIPURI(s[4:], u, l)
+	}
+	if len(s) > 5 && s[4] == ':' && equalLower(s[:4], "sips") {
+		u.Scheme = s[:4]
+		return parseSIPURI(s[5:], u, l)
+	}
 	colon := strings.IndexByte(s, ':')
 	if colon <= 0 {
 		return errBad("malformed URI")
@@ -117,17 +126,35 @@ func parseURI(s string, u *URI, l *Limits) *ParseError {
 
 func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 	if at := strings.IndexByte(s, '@'); at >= 0 {
+		// userinfo = user [ ":" password ], checked in one pass.
 		userinfo := s[:at]
 		s = s[at+1:]
-		user, pass, hasPass := strings.Cut(userinfo, ":")
-		if user == "" || !validEscaped(user, cUnreserved|cUser) {
+		colon := -1
+		for i := 0; i < len(userinfo); i++ {
+			c := userinfo[i]
+			switch {
+			case charClass[c]&(cUnreserved|cUser) != 0 && colon < 0,
+				charClass[c]&(cUnreserved|cPassword) != 0 && colon >= 0:
+			case c == ':' && colon < 0:
+				colon = i
+			case c == '%' && i+2 < len(userinfo) && isHex(userinfo[i+1]) && isHex(userinfo[i+2]):
+				i += 2
+			default:
+				if colon < 0 {
+					return errBad("malformed URI user")
+				}
+				return errBad("malformed URI password")
+			}
+		}
+		switch {
+		case colon == 0 || userinfo == "":
 			return errBad("malformed URI user")
+		case colon > 0:
+			u.User, u.Password = userinfo[:colon], userinfo[colon+1:]
+			u.emptyPassword = u.Password == ""
+		default:
+			u.User = userinfo
 		}
-		if hasPass && !validEscaped(pass, cUnreserved|cPassword) {
-			return errBad("malformed URI password")
-		}
-		u.User, u.Password = user, pass
-		u.emptyPassword = hasPass && pass == ""
 	}
 	end := 0
 	for end < len(s) && s[end] != ';' && s[end] != '?' {
