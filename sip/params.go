@@ -161,7 +161,12 @@ func writeParam(b *strings.Builder, name, value string) {
 
 // checkHeaderParams validates generic-params (RFC 3261 §25.1):
 // *( SEMI token [ EQUAL ( token / host / quoted-string ) ] ).
-func checkHeaderParams(p string, max int) *ParseError {
+func checkHeaderParams(p string, max int) *ParseError { return checkParams(p, max, false) }
+
+// checkParams validates generic-params in one pass; for a Via it also
+// takes a bare IPv6 received (via-received = "received" EQUAL
+// (IPv4address / IPv6address)) and checks the ranges of ttl and rport.
+func checkParams(p string, max int, via bool) *ParseError {
 	n := 0
 	for i := skipLWS(p, 0); i < len(p); {
 		name, v, hasV, next, ok := nextParam(p, i)
@@ -174,8 +179,20 @@ func checkHeaderParams(p string, max int) *ParseError {
 		if !allToken(name) {
 			return errBad("malformed parameter name")
 		}
-		if hasV && !validGenValue(v) {
+		if hasV && !validGenValue(v) && !(via && len(name) == 8 && strings.EqualFold(name, "received") && validIPv6(v)) {
 			return errBad("malformed parameter value")
+		}
+		if via {
+			switch {
+			case len(name) == 3 && strings.EqualFold(name, "ttl"):
+				if _, ok := parseUint(v, 255); !ok {
+					return errBad("malformed Via ttl")
+				}
+			case len(name) == 5 && strings.EqualFold(name, "rport"):
+				if _, ok := parseUint(v, 65535); hasV && !ok {
+					return errBad("malformed Via rport")
+				}
+			}
 		}
 		i = next
 	}

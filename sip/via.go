@@ -117,47 +117,7 @@ func parseVia(s string, v *Via, l *Limits) *ParseError {
 		i = skipLWS(s, j)
 	}
 	v.Params = Params(s[i:])
-	return v.checkParams(l.MaxParams)
-}
-
-// checkParams validates the Via's generic-params in one pass, with the
-// ranges of ttl and rport.
-func (v *Via) checkParams(max int) *ParseError {
-	p := string(v.Params)
-	n := 0
-	for i := skipLWS(p, 0); i < len(p); {
-		name, val, hasV, next, ok := nextParam(p, i)
-		if !ok {
-			return errBad("malformed Via parameters")
-		}
-		if n++; n > max {
-			return errBad("too many Via parameters")
-		}
-		if !allToken(name) {
-			return errBad("malformed Via parameter")
-		}
-		switch {
-		case hasV && validGenValue(val):
-		case hasV && len(name) == 8 && strings.EqualFold(name, "received") && validIPv6(val):
-			// via-received = "received" EQUAL (IPv4address / IPv6address)
-		default:
-			if hasV {
-				return errBad("malformed Via parameter")
-			}
-		}
-		switch {
-		case len(name) == 3 && strings.EqualFold(name, "ttl"):
-			if _, ok := parseUint(val, 255); !ok {
-				return errBad("malformed Via ttl")
-			}
-		case len(name) == 5 && strings.EqualFold(name, "rport"):
-			if _, ok := parseUint(val, 65535); hasV && !ok {
-				return errBad("malformed Via rport")
-			}
-		}
-		i = next
-	}
-	return nil
+	return checkParams(s[i:], l.MaxParams, true)
 }
 
 // String returns the Via value in its text form.
