@@ -156,7 +156,7 @@ func (m *Message) ToTag() string { return m.toTag }
 func (m *Message) addrOf(v string) Addr {
 	var a Addr
 	if v != "" {
-		parseAddr(v, &a, m.limits()) //nolint:errcheck // checked when indexed
+		_ = parseAddr(v, &a, m.limits()) // checked when indexed
 	}
 	return a
 }
@@ -240,7 +240,7 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 // index parses value as header h into the typed view. Duplicates of the
 // single-value fields must agree (RFC 3261 §7.3.1: a conflicting second
 // Content-Length is a framing ambiguity).
-func (m *Message) index(h Header, value string, parsing bool) *ParseError {
+func (m *Message) index(h Header, value string) *ParseError {
 	l := m.limits()
 	switch h {
 	case HeaderVia:
@@ -394,7 +394,7 @@ func (m *Message) refresh(h Header) error {
 	}
 	for i := range m.fields {
 		if f := &m.fields[i]; f.Key == h {
-			if err := m.index(h, f.Value, false); err != nil {
+			if err := m.index(h, f.Value); err != nil {
 				return err
 			}
 		}
@@ -452,9 +452,12 @@ func (m *Message) PrependVia(v Via) {
 // setVia makes the typed top Via what parsing its text gives, so that a
 // message and its re-parse agree.
 func (m *Message) setVia(v Via, value string) {
-	if err := parseVia(value, &m.via, m.limits()); err != nil {
+	var parsed Via
+	if err := parseVia(value, &parsed, m.limits()); err != nil {
 		m.via = v
+		return
 	}
+	m.via = parsed
 }
 
 // RemoveFirst removes the first value of list header h and returns it:
@@ -470,11 +473,11 @@ func (m *Message) RemoveFirst(h Header) (string, bool) {
 	if !ok || rest == "" {
 		v := f.Value
 		m.remove(i)
-		m.refresh(h) //nolint:errcheck // the remaining fields parsed before
+		_ = m.refresh(h) // the remaining fields parsed before
 		return v, true
 	}
 	f.Value, f.rawLen = rest, 0
-	m.refresh(h) //nolint:errcheck // the remaining fields parsed before
+	_ = m.refresh(h) // the remaining fields parsed before
 	return first, true
 }
 
@@ -537,7 +540,7 @@ func (m *Message) SetTopViaReceived(host string, port int) {
 	} else {
 		f.Value, f.rawLen = value, 0
 	}
-	parseVia(value, &m.via, m.limits()) //nolint:errcheck // valid parameters added to a valid Via
+	m.setVia(m.via, value)
 }
 
 // DecrementMaxForwards lowers Max-Forwards by one and returns the new
@@ -616,7 +619,7 @@ func (m *Message) Del(name string) {
 			i--
 		}
 	}
-	m.refresh(h) //nolint:errcheck // removing cannot make the rest invalid
+	_ = m.refresh(h) // removing cannot make the rest invalid
 }
 
 // SetRequestURI replaces the Request-URI.
@@ -646,7 +649,7 @@ func (m *Message) SetBody(contentType, body string) {
 		m.Del("Content-Type")
 		return
 	}
-	m.Set("Content-Type", contentType) //nolint:errcheck // not a typed field
+	_ = m.Set("Content-Type", contentType) // not a typed field
 }
 
 // NewRequest returns a request with the given method and Request-URI and
@@ -710,7 +713,7 @@ func (m *Message) SetToTag(tag string) {
 			f.Value, f.rawLen = value, 0
 		}
 	}
-	m.refresh(HeaderTo) //nolint:errcheck // a token tag keeps the field valid
+	_ = m.refresh(HeaderTo) // a token tag keeps the field valid
 }
 
 // String returns the message as it would be sent.

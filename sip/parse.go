@@ -312,7 +312,7 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 		f.rawLen = 0
 	}
 	m.fields = append(m.fields, f)
-	return m.index(f.Key, value, true)
+	return m.index(f.Key, value)
 }
 
 // copiedFieldBad reports whether err, from the field just added, is about
