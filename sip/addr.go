@@ -25,10 +25,7 @@ func (a *Addr) Tag() string {
 // Expires returns the expires parameter of a Contact (delta-seconds up to
 // 2**32-1) and whether it is present and well-formed.
 func (a *Addr) Expires() (uint32, bool) {
-	v, ok := a.Params.Get("expires")
-	if !ok {
-		return 0, false
-	}
+	v, _ := a.Params.Get("expires") // absent or empty fails parseUint
 	n, ok := parseUint(v, 1<<32-1)
 	return uint32(n), ok
 }
@@ -73,10 +70,7 @@ func (a *Addr) Instance() string {
 // RegID returns the reg-id parameter (RFC 5626: 1 to 2**31-1) and whether
 // it is present and well-formed.
 func (a *Addr) RegID() (uint32, bool) {
-	v, ok := a.Params.Get("reg-id")
-	if !ok {
-		return 0, false
-	}
+	v, _ := a.Params.Get("reg-id") // absent or empty fails parseUint
 	n, ok := parseUint(v, 1<<31-1)
 	return uint32(n), ok && n > 0
 }

@@ -123,16 +123,20 @@ func (m *Message) HasToken(h Header, t string) bool {
 func (m *Message) TopVia() Via { return m.via }
 
 // Vias yields every Via value, top first.
-func (m *Message) Vias() iter.Seq2[Via, error] {
-	return func(yield func(Via, error) bool) {
-		for v, err := range m.Values(HeaderVia) {
-			var via Via
+func (m *Message) Vias() iter.Seq2[Via, error] { return parsedValues(m, HeaderVia, parseVia) }
+
+// parsedValues yields each value of list header h parsed by parse; the
+// first error ends the sequence.
+func parsedValues[T any](m *Message, h Header, parse func(string, *T, *Limits) *ParseError) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for v, err := range m.Values(h) {
+			var t T
 			if err == nil {
-				if perr := parseVia(v, &via, m.limits()); perr != nil {
+				if perr := parse(v, &t, m.limits()); perr != nil {
 					err = perr
 				}
 			}
-			if !yield(via, err) || err != nil {
+			if !yield(t, err) || err != nil {
 				return
 			}
 		}
@@ -188,21 +192,7 @@ func (m *Message) FlowTimer() (uint32, bool) { return uint32(m.flowTm), m.flowTm
 
 // Addrs yields each address of header h (Contact, Route, Record-Route,
 // Path, or any name-addr list), in order.
-func (m *Message) Addrs(h Header) iter.Seq2[Addr, error] {
-	return func(yield func(Addr, error) bool) {
-		for v, err := range m.Values(h) {
-			var a Addr
-			if err == nil {
-				if perr := parseAddr(v, &a, m.limits()); perr != nil {
-					err = perr
-				}
-			}
-			if !yield(a, err) || err != nil {
-				return
-			}
-		}
-	}
-}
+func (m *Message) Addrs(h Header) iter.Seq2[Addr, error] { return parsedValues(m, h, parseAddr) }
 
 // Contacts yields the Contact addresses ("*" as a Wildcard address).
 func (m *Message) Contacts() iter.Seq2[Addr, error] { return m.Addrs(HeaderContact) }
