@@ -105,13 +105,19 @@ func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 		return nil
 	}
 	var uri, params string
-	switch lt := strings.IndexByte(s, '<'); {
+	switch {
+	case s[0] == '<':
+		gt := strings.IndexByte(s, '>')
+		if gt < 0 {
+			return errBad("missing > in address")
+		}
+		uri, params = s[1:gt], s[gt+1:]
 	case s[0] == '"':
-		e := quotedEnd(s, 0)
+		e, ok := scanQuoted(s)
 		if e < 0 {
 			return errBad("unterminated quoted display name")
 		}
-		if !validQuotedText(s[1 : e-1]) {
+		if !ok {
 			return errBad("malformed display name")
 		}
 		a.Display = s[:e]
@@ -124,22 +130,25 @@ func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 			return errBad("missing > in address")
 		}
 		uri, params = rest[1:gt], rest[gt+1:]
-	case lt >= 0 && strings.IndexByte(s[:lt], ';') < 0 && strings.IndexByte(s[:lt], '"') < 0:
-		// A '<' after a ';' belongs to a quoted header parameter of an
-		// addr-spec, not to a name-addr.
-		disp := trimLWS(s[:lt])
-		for i := 0; i < len(disp); i++ {
-			if !isToken(disp[i]) && !isLWSByte(disp[i]) {
-				return errBad("malformed display name")
-			}
-		}
-		a.Display = disp
-		gt := strings.IndexByte(s[lt:], '>')
-		if gt < 0 {
-			return errBad("missing > in address")
-		}
-		uri, params = s[lt+1:lt+gt], s[lt+gt+1:]
 	default:
+		// A '<' after a ';' or '"' belongs to a quoted header parameter of
+		// an addr-spec, not to a name-addr.
+		lt := strings.IndexByte(s, '<')
+		if lt > 0 && strings.IndexByte(s[:lt], ';') < 0 && strings.IndexByte(s[:lt], '"') < 0 {
+			disp := trimLWS(s[:lt])
+			for i := 0; i < len(disp); i++ {
+				if !isToken(disp[i]) && !isLWSByte(disp[i]) {
+					return errBad("malformed display name")
+				}
+			}
+			a.Display = disp
+			gt := strings.IndexByte(s[lt:], '>')
+			if gt < 0 {
+				return errBad("missing > in address")
+			}
+			uri, params = s[lt+1:lt+gt], s[lt+gt+1:]
+			break
+		}
 		// addr-spec: parameters after the URI belong to the header field.
 		end := strings.IndexByte(s, ';')
 		if end < 0 {
@@ -160,23 +169,27 @@ func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 	return nil
 }
 
-// validQuotedText checks the inside of a quoted-string: qdtext and
-// quoted-pair, no control characters but HTAB (UTF-8 allowed).
-func validQuotedText(s string) bool {
-	for i := 0; i < len(s); i++ {
+// scanQuoted reads the quoted-string at the start of s and returns the
+// index just past it (-1 when it is not terminated) and whether its inside
+// is valid: qdtext and quoted-pairs, no control characters but HTAB (and
+// the CR and LF of a folded line), UTF-8 allowed.
+func scanQuoted(s string) (int, bool) {
+	ok := true
+	for i := 1; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' {
+		switch {
+		case c == '"':
+			return i + 1, ok
+		case c == '\\':
 			i++
 			if i < len(s) && (s[i] == '\r' || s[i] == '\n') {
-				return false
+				ok = false
 			}
-			continue
-		}
-		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
-			return false
+		case c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f:
+			ok = false
 		}
 	}
-	return true
+	return -1, false
 }
 
 // String returns the address in name-addr form.

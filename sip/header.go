@@ -1,6 +1,10 @@
 package sip
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+	"unsafe"
+)
 
 // Header identifies a header field that the package knows by name; every
 // other field is HeaderOther and is found by its name.
@@ -145,36 +149,40 @@ func compactHeader(c byte) Header {
 	return HeaderOther
 }
 
-// headersByLen lists the known headers by the length of their full name,
-// so that a lookup compares only a few candidates. Written once at package
-// initialisation and only read after.
-var headersByLen = func() (t [24][]Header) {
-	for h := HeaderVia; h < numHeaders; h++ {
-		t[len(headerNames[h])] = append(t[len(headerNames[h])], h)
-	}
-	return t
-}()
-
 // HeaderOf returns the known header named name (full or compact form, any
 // case), or HeaderOther.
 func HeaderOf(name string) Header {
-	if len(name) == 1 {
+	if len(name) <= 1 {
+		if len(name) == 0 {
+			return HeaderOther
+		}
 		return compactHeader(name[0])
 	}
-	if len(name) == 0 || len(name) >= len(headersByLen) {
-		return HeaderOther
-	}
-	first := name[0] | 0x20
-	for _, h := range headersByLen[len(name)] {
-		if n := headerLower[h]; n[0] == first && equalLower(name, n) {
-			return h
-		}
+	h := headerTable[headerHash(name)]
+	if h != HeaderOther && equalLower(name, headerLower[h]) {
+		return h
 	}
 	return HeaderOther
 }
 
-// headerLower holds the lower-case full names; written once at package
-// initialisation and only read after.
+const headerSlots = 128
+
+// headerHash maps each known full name to its own slot of headerTable
+// (TestHeaderOfAllNames checks that none collide).
+func headerHash(name string) uint8 {
+	return uint8(uint(len(name))+uint(name[0]|0x20)*18+uint(name[len(name)-1]|0x20)*27) & (headerSlots - 1)
+}
+
+// headerTable and headerLower are written once at package initialisation
+// and only read after.
+var headerTable = func() (t [headerSlots]Header) {
+	for h := HeaderVia; h < numHeaders; h++ {
+		t[headerHash(headerNames[h])] = h
+	}
+	return t
+}()
+
+// headerLower holds the lower-case full names.
 var headerLower = func() (t [numHeaders]string) {
 	for h := HeaderVia; h < numHeaders; h++ {
 		t[h] = strings.ToLower(headerNames[h])
@@ -184,17 +192,33 @@ var headerLower = func() (t [numHeaders]string) {
 
 // equalLower compares name with lower, a lower-case name of letters and
 // hyphens, ignoring ASCII case; OR-ing 0x20 maps only a letter's capital
-// onto it (and CR onto '-', which a field name cannot hold).
+// onto it (and CR onto '-', which a field name cannot hold). Eight bytes at
+// a time where the names are that long.
 func equalLower(name, lower string) bool {
-	if len(name) != len(lower) {
+	n := len(name)
+	if n != len(lower) {
 		return false
 	}
-	for i := 0; i < len(name); i++ {
-		if name[i]|0x20 != lower[i] {
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			if name[i]|0x20 != lower[i] {
+				return false
+			}
+		}
+		return true
+	}
+	const spaces = 0x2020202020202020
+	for i := 0; i < n-8; i += 8 {
+		if load64(name, i)|spaces != load64(lower, i) {
 			return false
 		}
 	}
-	return true
+	return load64(name, n-8)|spaces == load64(lower, n-8)
+}
+
+// load64 reads the eight bytes of s at i, which the caller keeps in range.
+func load64(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))[:])
 }
 
 // multiValue reports whether the header's value is a comma-separated list

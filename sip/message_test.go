@@ -3,6 +3,7 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"testing"
@@ -224,6 +225,60 @@ func TestHeaderOf(t *testing.T) {
 	}
 	utEq(t, "HeaderCallID.String", HeaderCallID.String(), "Call-ID")
 	utEq(t, "HeaderOther.String", HeaderOther.String(), "")
+}
+
+// TestHeaderOfAllNames checks that every known name, in any case, finds
+// its own slot of the hash table, and that near misses find none.
+func TestHeaderOfAllNames(t *testing.T) {
+	for h := HeaderVia; h < numHeaders; h++ {
+		name := h.String()
+		for _, n := range []string{name, strings.ToLower(name), strings.ToUpper(name)} {
+			if got := HeaderOf(n); got != h {
+				t.Errorf("HeaderOf(%q) = %v, want %v", n, got, h)
+			}
+		}
+		for _, n := range []string{name + "x", name[1:], name[:len(name)-1] + "_"} {
+			if len(n) == 1 { // a compact form
+				continue
+			}
+			if got := HeaderOf(n); got != HeaderOther {
+				t.Errorf("HeaderOf(%q) = %v, want HeaderOther", n, got)
+			}
+		}
+	}
+}
+
+// TestCtlMask compares the eight-byte control-character test with the
+// byte-wise one for every byte value at every position.
+func TestCtlMask(t *testing.T) {
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, fill := range []byte{'a', 0x80, 0xff, 0x7e, 0x20} {
+				var b [8]byte
+				for i := range b {
+					b[i] = fill
+				}
+				b[pos] = byte(c)
+				s := string(b[:])
+				want, first := false, -1
+				for i := 0; i < 8; i++ {
+					if b[i] < 0x20 || b[i] == 0x7f {
+						want = true
+						if first < 0 {
+							first = i
+						}
+					}
+				}
+				mask := ctlMask(load64(s, 0))
+				if (mask != 0) != want || hasCtl(s) != want {
+					t.Fatalf("byte %#x at %d among %#x: mask %#x, hasCtl %v, want %v", c, pos, fill, mask, hasCtl(s), want)
+				}
+				if want && bits.TrailingZeros64(mask)/8 != first {
+					t.Fatalf("byte %#x at %d among %#x: first flagged %d, want %d", c, pos, fill, bits.TrailingZeros64(mask)/8, first)
+				}
+			}
+		}
+	}
 }
 
 // utRequest builds a request from header lines (without line ends).

@@ -169,64 +169,94 @@ func checkHeaderParams(p string, max int) *ParseError { return checkParams(p, ma
 func checkParams(p string, max int, via bool) *ParseError {
 	n := 0
 	for i := skipLWS(p, 0); i < len(p); {
-		name, v, hasV, next, ok := nextParam(p, i)
-		if !ok {
+		if p[i] != ';' {
 			return errBad("malformed parameters")
+		}
+		i = skipLWS(p, i+1)
+		start := i
+		for i < len(p) && isToken(p[i]) {
+			i++
+		}
+		name := p[start:i]
+		if name == "" || i < len(p) && charClass[p[i]]&cNameStop == 0 {
+			return errBad("malformed parameter name")
 		}
 		if n++; n > max {
 			return errBad("too many parameters")
 		}
-		if !allToken(name) {
-			return errBad("malformed parameter name")
+		i = skipLWS(p, i)
+		if i >= len(p) || p[i] != '=' {
+			if via && len(name) == 3 && strings.EqualFold(name, "ttl") {
+				return errBad("malformed Via ttl")
+			}
+			continue
 		}
-		if hasV && !validGenValue(v) && !(via && len(name) == 8 && strings.EqualFold(name, "received") && validIPv6(v)) {
-			return errBad("malformed parameter value")
+		i = skipLWS(p, i+1)
+		start = i
+		if i < len(p) && p[i] == '"' {
+			if i = quotedEnd(p, i); i < 0 {
+				return errBad("malformed parameters")
+			}
+		} else {
+			for i < len(p) && isToken(p[i]) {
+				i++
+			}
+			if i == start || i < len(p) && charClass[p[i]]&cValueStop == 0 {
+				// Not a token: an IPv6 reference, or a Via's bare IPv6
+				// received.
+				for i < len(p) && charClass[p[i]]&cValueStop == 0 {
+					i++
+				}
+				v := p[start:i]
+				ipv6Ref := len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' && validIPv6(v[1:len(v)-1])
+				if !ipv6Ref && !(via && len(name) == 8 && strings.EqualFold(name, "received") && validIPv6(v)) {
+					return errBad("malformed parameter value")
+				}
+			}
 		}
 		if via {
+			v := p[start:i]
 			switch {
 			case len(name) == 3 && strings.EqualFold(name, "ttl"):
 				if _, ok := parseUint(v, 255); !ok {
 					return errBad("malformed Via ttl")
 				}
 			case len(name) == 5 && strings.EqualFold(name, "rport"):
-				if _, ok := parseUint(v, 65535); hasV && !ok {
+				if _, ok := parseUint(v, 65535); !ok {
 					return errBad("malformed Via rport")
 				}
 			}
 		}
-		i = next
+		i = skipLWS(p, i)
 	}
 	return nil
-}
-
-// validGenValue checks gen-value = token / host / quoted-string; nextParam
-// already found the end of a quoted-string.
-func validGenValue(v string) bool {
-	switch {
-	case v == "":
-		return false
-	case v[0] == '"':
-		return true
-	case v[0] == '[':
-		return v[len(v)-1] == ']' && validIPv6(v[1:len(v)-1])
-	}
-	return allToken(v)
 }
 
 // checkURIParams validates uri-parameters: *( ";" pname [ "=" pvalue ] )
 // with paramchar = param-unreserved / unreserved / escaped.
 func checkURIParams(p string, max int) *ParseError {
+	end, err := scanURIParams(p, max)
+	if err == nil && end < len(p) {
+		err = errBad("malformed URI parameter")
+	}
+	return err
+}
+
+// scanURIParams validates the uri-parameters at the start of p and returns
+// where they end: at the end of p or at a "?" that starts URI headers.
+func scanURIParams(p string, max int) (int, *ParseError) {
 	n := 0
-	for i := 0; i < len(p); {
+	i := 0
+	for i < len(p) && p[i] != '?' {
 		if p[i] != ';' {
-			return errBad("malformed URI parameters")
+			return 0, errBad("malformed URI parameters")
 		}
 		if n++; n > max {
-			return errBad("too many URI parameters")
+			return 0, errBad("too many URI parameters")
 		}
 		i++
 		start, eq := i, -1
-		for ; i < len(p) && p[i] != ';'; i++ {
+		for ; i < len(p) && p[i] != ';' && p[i] != '?'; i++ {
 			c := p[i]
 			switch {
 			case charClass[c]&(cUnreserved|cParam) != 0:
@@ -235,12 +265,12 @@ func checkURIParams(p string, max int) *ParseError {
 			case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
 				i += 2
 			default:
-				return errBad("malformed URI parameter")
+				return 0, errBad("malformed URI parameter")
 			}
 		}
 		if i == start || eq == start || eq == i-1 {
-			return errBad("malformed URI parameter")
+			return 0, errBad("malformed URI parameter")
 		}
 	}
-	return nil
+	return i, nil
 }

@@ -1,7 +1,7 @@
 package sip
 
 import (
-	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unsafe"
 )
@@ -90,6 +90,26 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	fieldEnd := 0
 	folded := false
 	for {
+		if fieldStart < 0 && pos < len(s) {
+			// Most lines are one plain field: read it in one pass.
+			if nameEnd, valStart, valEnd, lineEnd, nextPos, ok := scanPlainField(s, pos); ok {
+				if lineEnd-pos > l.MaxLineLength {
+					return nil, errBad("header field too long")
+				}
+				err := m.addField(pos, lineEnd, s[pos:nameEnd], s[valStart:valEnd], l)
+				if err != nil {
+					if err.Status == 0 {
+						return nil, errBad(err.Reason)
+					}
+					unanswerable = unanswerable || m.copiedFieldBad(err)
+					if firstErr == nil {
+						firstErr = err
+					}
+				}
+				pos = nextPos
+				continue
+			}
+		}
 		lineEnd, nextPos := len(s), len(s)
 		if pos >= len(s) {
 			if stream {
@@ -278,9 +298,6 @@ func validText(s string) bool {
 // the message can still be answered.
 func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseError {
 	raw := m.src[start:end]
-	if len(m.fields) >= l.MaxHeaders {
-		return &ParseError{Reason: "too many header fields"}
-	}
 	// field-name = token, then optional white space and the colon.
 	n := 0
 	for n < len(raw) && isToken(raw[n]) {
@@ -307,12 +324,88 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 	if !validFieldValue(value) {
 		return errBad("invalid character in " + name)
 	}
-	f := Field{Name: name, Value: value, Key: HeaderOf(name), rawOff: uint32(start), rawLen: uint32(len(raw))}
 	if folded {
-		f.rawLen = 0
+		// Written back as Name ": " Value.
+		end = start
 	}
+	return m.addField(start, end, name, value, l)
+}
+
+// addField appends the field whose line is src[start:end] and indexes it.
+func (m *Message) addField(start, end int, name, value string, l *Limits) *ParseError {
+	if len(m.fields) >= l.MaxHeaders {
+		return &ParseError{Reason: "too many header fields"}
+	}
+	f := Field{Name: name, Value: value, Key: HeaderOf(name), rawOff: uint32(start), rawLen: uint32(end - start)}
 	m.fields = append(m.fields, f)
 	return m.index(f.Key, value)
+}
+
+// scanPlainField reads the header field line at s[pos:] in one pass when it
+// is plain: a token name, optional WSP, a colon, and a value without
+// control characters but HTAB, ended by CRLF or LF and not continued on the
+// next line. ok is false for anything else, which the general path then
+// reads (and reports). The value comes without surrounding white space.
+func scanPlainField(s string, pos int) (nameEnd, valStart, valEnd, lineEnd, next int, ok bool) {
+	i := pos
+	for i < len(s) && isToken(s[i]) {
+		i++
+	}
+	nameEnd = i
+	if nameEnd == pos {
+		return
+	}
+	for i < len(s) && isWSP(s[i]) {
+		i++
+	}
+	if i >= len(s) || s[i] != ':' {
+		return
+	}
+	i++
+	for i < len(s) && isWSP(s[i]) {
+		i++
+	}
+	valStart = i
+	// Eight bytes at a time up to the first control character, which
+	// should be the line end.
+	for {
+		for i+8 <= len(s) {
+			mask := ctlMask(load64(s, i))
+			if mask != 0 {
+				i += bits.TrailingZeros64(mask) / 8
+				break
+			}
+			i += 8
+		}
+		if i+8 > len(s) {
+			for i < len(s) && s[i] >= 0x20 && s[i] != 0x7f {
+				i++
+			}
+			if i == len(s) {
+				return
+			}
+		}
+		if s[i] != '\t' {
+			break
+		}
+		i++
+	}
+	switch {
+	case s[i] == '\n':
+		lineEnd, next = i, i+1
+	case s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n':
+		lineEnd, next = i, i+2
+	default:
+		return
+	}
+	if next < len(s) && isWSP(s[next]) {
+		return
+	}
+	valEnd = lineEnd
+	for valEnd > valStart && isWSP(s[valEnd-1]) {
+		valEnd--
+	}
+	return nameEnd, valStart, valEnd, lineEnd, next, true
 }
 
 // copiedFieldBad reports whether err, from the field just added, is about
@@ -353,28 +446,37 @@ func validFieldValue(v string) bool {
 	return true
 }
 
-// hasCtl reports whether s may hold a byte below 0x20 or 0x7f, eight bytes
+// hasCtl reports whether s holds a byte below 0x20 or 0x7f, eight bytes
 // at a time: the common value has none and needs no closer look.
 func hasCtl(s string) bool {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		del := x ^ (0x7f * ones)
-		if ((x-0x20*ones)&^x|(del-ones)&^del)&highs != 0 {
-			return true
+	if len(s) >= 8 {
+		for ; i+8 <= len(s); i += 8 {
+			if ctlMask(load64(s, i)) != 0 {
+				return true
+			}
 		}
 	}
-	for ; i < len(b); i++ {
-		if b[i] < 0x20 || b[i] == 0x7f {
+	for ; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
 			return true
 		}
 	}
 	return false
+}
+
+// ctlMask sets the top bit of each byte of x (little-endian) that is a
+// control character: below 0x20 or 0x7f. No carry crosses a byte, so every
+// flag is exact and the lowest one marks the first control character.
+func ctlMask(x uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	low := x &^ highs
+	ge20 := low + 0x60*ones // top bit set when the low seven bits are >= 0x20
+	is7f := low + ones      // top bit set when they are 0x7f
+	return ^x & (^ge20 | is7f) & highs
 }
 
 // unfold replaces each line end and the white space around it with one

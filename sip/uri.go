@@ -156,29 +156,76 @@ func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 			u.User = userinfo
 		}
 	}
-	end := 0
-	for end < len(s) && s[end] != ';' && s[end] != '?' {
-		end++
+	// hostport in one pass, except for an IPv6 reference.
+	var end int
+	if s != "" && s[0] == '[' {
+		for end < len(s) && s[end] != ';' && s[end] != '?' {
+			end++
+		}
+		host, port, err := splitHostPort(s[:end])
+		if err != nil {
+			return err
+		}
+		u.Host, u.Port = host, port
+	} else {
+		n, ok := scanHostname(s)
+		switch {
+		case n == 0 && (n == len(s) || s[n] == ';' || s[n] == '?' || s[n] == ':'):
+			return errBad("missing host")
+		case !ok || n < len(s) && s[n] != ';' && s[n] != '?' && s[n] != ':':
+			return errBad("malformed host")
+		}
+		u.Host, end = s[:n], n
+		if n < len(s) && s[n] == ':' {
+			end++
+			for end < len(s) && isDigit(s[end]) {
+				end++
+			}
+			p, ok := parseUint(s[n+1:end], 65535)
+			if !ok || end < len(s) && s[end] != ';' && s[end] != '?' {
+				return errBad("malformed port")
+			}
+			u.Port = int(p)
+		}
 	}
-	host, port, err := splitHostPort(s[:end])
+	s = s[end:]
+	q, err := scanURIParams(s, l.MaxParams)
 	if err != nil {
 		return err
 	}
-	u.Host, u.Port = host, port
-	s = s[end:]
-	params := s
-	if q := strings.IndexByte(s, '?'); q >= 0 {
-		params = s[:q]
+	u.Params = Params(s[:q])
+	if q < len(s) {
 		u.Headers = s[q+1:]
 		if err := checkURIHeaders(u.Headers); err != nil {
 			return err
 		}
 	}
-	if err := checkURIParams(params, l.MaxParams); err != nil {
-		return err
-	}
-	u.Params = Params(params)
 	return nil
+}
+
+// scanHostname returns the length of the hostname or IPv4 address at the
+// start of s, up to the first character that cannot be part of one, and
+// whether it is well-formed (see validHostname).
+func scanHostname(s string) (n int, ok bool) {
+	prev := byte('.') // as if after a dot: no leading dot or hyphen
+	for ; n < len(s); n++ {
+		c := s[n]
+		switch {
+		case charClass[c]&cAlnum != 0:
+		case c == '.':
+			if prev == '.' || prev == '-' {
+				return n, false
+			}
+		case c == '-':
+			if prev == '.' {
+				return n, false
+			}
+		default:
+			return n, n > 0 && prev != '-'
+		}
+		prev = c
+	}
+	return n, n > 0 && prev != '-'
 }
 
 // splitHostPort splits hostport = host [ ":" port ] and validates both.

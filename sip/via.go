@@ -60,9 +60,13 @@ func parseVia(s string, v *Via, l *Limits) *ParseError {
 	*v = Via{}
 	s = trimLWS(s)
 	var tok [3]string
-	i := 0
-	for k := range tok {
-		if k > 0 {
+	i, k0 := 0, 0
+	if strings.HasPrefix(s, "SIP/2.0/") {
+		// The usual sent-protocol, without a scan.
+		tok[0], tok[1], i, k0 = s[:3], s[4:7], skipLWS(s, 8), 2
+	}
+	for k := k0; k < len(tok); k++ {
+		if k > k0 {
 			i = skipLWS(s, i)
 			if i >= len(s) || s[i] != '/' {
 				return errBad("malformed Via protocol")
@@ -92,15 +96,17 @@ func parseVia(s string, v *Via, l *Limits) *ParseError {
 			return errBad("malformed Via host")
 		}
 		j += rb + 1
-	} else {
-		for j < len(s) && isAlnum(s[j]) || j < len(s) && (s[j] == '.' || s[j] == '-') {
-			j++
+		if !validIPv6(s[i+1 : j-1]) {
+			return errBad("malformed Via host")
 		}
+	} else {
+		n, ok := scanHostname(s[i:])
+		if !ok {
+			return errBad("malformed Via host")
+		}
+		j += n
 	}
 	host := s[i:j]
-	if host == "" || (host[0] == '[' && !validIPv6(host[1:len(host)-1])) || (host[0] != '[' && !validHostname(host)) {
-		return errBad("malformed Via host")
-	}
 	v.Host = host
 	i = skipLWS(s, j)
 	if i < len(s) && s[i] == ':' {
