@@ -290,8 +290,6 @@ func validHostname(h string) bool {
 	return charClass[h[0]]&cAlnum != 0
 }
 
-func isAlnum(c byte) bool { return charClass[c]&cAlnum != 0 }
-
 func validIPv6(s string) bool {
 	if s == "" || strings.IndexByte(s, '%') >= 0 {
 		return false
