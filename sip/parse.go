@@ -336,9 +336,17 @@ func (m *Message) addField(start, end int, name, value string, l *Limits) *Parse
 	if len(m.fields) >= l.MaxHeaders {
 		return &ParseError{Reason: "too many header fields"}
 	}
-	f := Field{Name: name, Value: value, Key: HeaderOf(name), rawOff: uint32(start), rawLen: uint32(end - start)}
-	m.fields = append(m.fields, f)
-	return m.index(f.Key, value)
+	key := HeaderOf(name)
+	n := len(m.fields)
+	if n < cap(m.fields) {
+		// Field by field, not a whole-struct copy with its write barriers.
+		m.fields = m.fields[:n+1]
+		f := &m.fields[n]
+		f.Name, f.Value, f.Key, f.rawOff, f.rawLen = name, value, key, uint32(start), uint32(end-start)
+	} else {
+		m.fields = append(m.fields, Field{Name: name, Value: value, Key: key, rawOff: uint32(start), rawLen: uint32(end - start)})
+	}
+	return m.index(key, value)
 }
 
 // scanPlainField reads the header field line at s[pos:] in one pass when it
