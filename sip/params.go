@@ -10,21 +10,76 @@ type Params string
 // Get returns the value of parameter name and whether it is present; a
 // parameter without a value (";lr") gives "", true.
 func (p Params) Get(name string) (string, bool) {
+	// nextParam's walk, written out: Get runs for every branch, tag and
+	// lr a proxy reads.
 	s := string(p)
 	for i := 0; i < len(s); {
-		n, v, _, next, ok := nextParam(s, i)
-		if !ok {
+		for i < len(s) && isLWSByte(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] != ';' {
 			return "", false
 		}
-		if len(n) == len(name) && strings.EqualFold(n, name) {
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
+		i++
+		for i < len(s) && isLWSByte(s[i]) {
+			i++
 		}
-		i = next
+		start := i
+		for i < len(s) && charClass[s[i]]&cNameStop == 0 {
+			i++
+		}
+		match := i-start == len(name) && equalFoldASCII(s[start:i], name)
+		for i < len(s) && isLWSByte(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] != '=' {
+			if match {
+				return "", true
+			}
+			continue
+		}
+		i++
+		for i < len(s) && isLWSByte(s[i]) {
+			i++
+		}
+		start = i
+		if i < len(s) && s[i] == '"' {
+			if i = quotedEnd(s, i); i < 0 {
+				return "", false
+			}
+			if match {
+				return s[start+1 : i-1], true
+			}
+			continue
+		}
+		for i < len(s) && charClass[s[i]]&cValueStop == 0 {
+			i++
+		}
+		if match {
+			return s[start:i], true
+		}
 	}
 	return "", false
+}
+
+// equalFoldASCII compares a and b ignoring the case of ASCII letters.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if x, y := a[i], b[i]; x != y && lowerASCII(x) != lowerASCII(y) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // Has reports whether parameter name is present.
