@@ -277,10 +277,11 @@ func (m *Message) index(h Header, value string) *ParseError {
 		if a.Wildcard {
 			return errBad("malformed " + h.String())
 		}
-		if t, ok := a.Params.Get("tag"); ok && !allToken(t) {
+		t, ok := a.Params.Get("tag")
+		if ok && !allToken(t) {
 			return errBad("malformed " + h.String() + " tag")
 		}
-		*tag, *prev = a.Tag(), value
+		*tag, *prev = t, value
 	case HeaderCallID:
 		if !validCallID(value) {
 			return errBad("malformed Call-ID")
