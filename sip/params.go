@@ -10,54 +10,19 @@ type Params string
 // Get returns the value of parameter name and whether it is present; a
 // parameter without a value (";lr") gives "", true.
 func (p Params) Get(name string) (string, bool) {
-	// nextParam's walk, written out: Get runs for every branch, tag and
-	// lr a proxy reads.
 	s := string(p)
 	for i := 0; i < len(s); {
-		for i < len(s) && isLWSByte(s[i]) {
-			i++
-		}
-		if i >= len(s) || s[i] != ';' {
+		n, v, _, next, ok := nextParam(s, i)
+		if !ok {
 			return "", false
 		}
-		i++
-		for i < len(s) && isLWSByte(s[i]) {
-			i++
-		}
-		start := i
-		for i < len(s) && charClass[s[i]]&cNameStop == 0 {
-			i++
-		}
-		match := i-start == len(name) && equalFoldASCII(s[start:i], name)
-		for i < len(s) && isLWSByte(s[i]) {
-			i++
-		}
-		if i >= len(s) || s[i] != '=' {
-			if match {
-				return "", true
+		if equalFoldASCII(n, name) {
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
 			}
-			continue
+			return v, true
 		}
-		i++
-		for i < len(s) && isLWSByte(s[i]) {
-			i++
-		}
-		start = i
-		if i < len(s) && s[i] == '"' {
-			if i = quotedEnd(s, i); i < 0 {
-				return "", false
-			}
-			if match {
-				return s[start+1 : i-1], true
-			}
-			continue
-		}
-		for i < len(s) && charClass[s[i]]&cValueStop == 0 {
-			i++
-		}
-		if match {
-			return s[start:i], true
-		}
+		i = next
 	}
 	return "", false
 }
