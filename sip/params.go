@@ -205,19 +205,18 @@ func checkParams(p string, max int, via bool) *ParseError {
 			return errBad("too many parameters")
 		}
 		i = skipLWS(p, i)
-		if i >= len(p) || p[i] != '=' {
-			if via && len(name) == 3 && strings.EqualFold(name, "ttl") {
-				return errBad("malformed Via ttl")
-			}
-			continue
+		hasV := i < len(p) && p[i] == '='
+		if hasV {
+			i = skipLWS(p, i+1)
 		}
-		i = skipLWS(p, i+1)
 		start = i
-		if i < len(p) && p[i] == '"' {
+		switch {
+		case !hasV:
+		case i < len(p) && p[i] == '"':
 			if i = quotedEnd(p, i); i < 0 {
 				return errBad("malformed parameters")
 			}
-		} else {
+		default:
 			for i < len(p) && isToken(p[i]) {
 				i++
 			}
@@ -242,7 +241,7 @@ func checkParams(p string, max int, via bool) *ParseError {
 					return errBad("malformed Via ttl")
 				}
 			case len(name) == 5 && strings.EqualFold(name, "rport"):
-				if _, ok := parseUint(v, 65535); !ok {
+				if _, ok := parseUint(v, 65535); hasV && !ok {
 					return errBad("malformed Via rport")
 				}
 			}

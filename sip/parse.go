@@ -84,6 +84,20 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	m.startLine = line
 	pos = next
 
+	// fieldErr takes the error of a field just added: one that is fatal to
+	// the whole message comes back; the others are kept (the first one is
+	// reported) so that the message can still be answered.
+	fieldErr := func(err *ParseError) *ParseError {
+		if err.Status == 0 {
+			return errBad(err.Reason)
+		}
+		unanswerable = unanswerable || m.copiedFieldBad(err)
+		if firstErr == nil {
+			firstErr = err
+		}
+		return nil
+	}
+
 	// Header fields: one per line, continuation lines start with WSP.
 	bodyStart := 0
 	fieldStart := -1
@@ -96,14 +110,9 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 				if lineEnd-pos > l.MaxLineLength {
 					return nil, errBad("header field too long")
 				}
-				err := m.addField(pos, lineEnd, s[pos:nameEnd], s[valStart:valEnd], l)
-				if err != nil {
-					if err.Status == 0 {
-						return nil, errBad(err.Reason)
-					}
-					unanswerable = unanswerable || m.copiedFieldBad(err)
-					if firstErr == nil {
-						firstErr = err
+				if err := m.addField(pos, lineEnd, s[pos:nameEnd], s[valStart:valEnd], l); err != nil {
+					if fatal := fieldErr(err); fatal != nil {
+						return nil, fatal
 					}
 				}
 				pos = nextPos
@@ -137,12 +146,8 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 		}
 		if fieldStart >= 0 {
 			if err := m.addParsedField(fieldStart, fieldEnd, folded, l); err != nil {
-				if err.Status == 0 {
-					return nil, errBad(err.Reason)
-				}
-				unanswerable = unanswerable || m.copiedFieldBad(err)
-				if firstErr == nil {
-					firstErr = err
+				if fatal := fieldErr(err); fatal != nil {
+					return nil, fatal
 				}
 			}
 			fieldStart = -1
@@ -458,11 +463,9 @@ func validFieldValue(v string) bool {
 // at a time: the common value has none and needs no closer look.
 func hasCtl(s string) bool {
 	i := 0
-	if len(s) >= 8 {
-		for ; i+8 <= len(s); i += 8 {
-			if ctlMask(load64(s, i)) != 0 {
-				return true
-			}
+	for ; i+8 <= len(s); i += 8 {
+		if ctlMask(load64(s, i)) != 0 {
+			return true
 		}
 	}
 	for ; i < len(s); i++ {

@@ -205,7 +205,8 @@ func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 
 // scanHostname returns the length of the hostname or IPv4 address at the
 // start of s, up to the first character that cannot be part of one, and
-// whether it is well-formed (see validHostname).
+// whether it is well-formed (labels of alphanumerics and hyphens separated
+// by dots, an optional final dot; RFC 3261 §25.1).
 func scanHostname(s string) (n int, ok bool) {
 	prev := byte('.') // as if after a dot: no leading dot or hyphen
 	for ; n < len(s); n++ {
@@ -266,28 +267,8 @@ func splitHostPort(s string) (host string, port int, err *ParseError) {
 // validHostname accepts hostname and IPv4address (RFC 3261 §25.1): labels
 // of alphanumerics and hyphens separated by dots, an optional final dot.
 func validHostname(h string) bool {
-	if h == "" || h[0] == '.' || h[0] == '-' || h[len(h)-1] == '-' {
-		return false
-	}
-	for i := 1; i < len(h); i++ {
-		c := h[i]
-		if charClass[c]&cAlnum != 0 {
-			continue
-		}
-		switch c {
-		case '.':
-			if h[i-1] == '.' || h[i-1] == '-' {
-				return false
-			}
-		case '-':
-			if h[i-1] == '.' {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return charClass[h[0]]&cAlnum != 0
+	n, ok := scanHostname(h)
+	return ok && n == len(h)
 }
 
 func validIPv6(s string) bool {
