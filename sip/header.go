@@ -2,6 +2,7 @@ package sip
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unsafe"
 )
@@ -170,7 +171,11 @@ const headerSlots = 128
 // headerHash maps each known full name to its own slot of headerTable
 // (TestHeaderOfAllNames checks that none collide).
 func headerHash(name string) uint8 {
-	return uint8(uint(len(name))+uint(name[0]|0x20)*18+uint(name[len(name)-1]|0x20)*27) & (headerSlots - 1)
+	return hashName(len(name), name[0], name[len(name)-1])
+}
+
+func hashName(n int, first, last byte) uint8 {
+	return uint8(uint(n)+uint(first|0x20)*18+uint(last|0x20)*27) & (headerSlots - 1)
 }
 
 // headerTable and headerLower are written once at package initialisation
@@ -215,6 +220,84 @@ func equalLower(name, lower string) bool {
 	}
 	return load64(name, n-8)|spaces == load64(lower, n-8)
 }
+
+// headerWord holds a known name as it is normally spelled, as the two
+// little-endian words its first sixteen bytes load as, with masks for its
+// length: knownName compares a whole name in two steps.
+type headerWord struct {
+	w0, w1, m0, m1 uint64
+	n              int
+}
+
+// headerWords is written once at package initialisation and only read
+// after; names of sixteen bytes or more keep n = 0 and never match.
+var headerWords = func() (t [numHeaders]headerWord) {
+	for h := HeaderVia; h < numHeaders; h++ {
+		name := headerNames[h]
+		if len(name) >= 16 {
+			continue
+		}
+		var b [16]byte
+		copy(b[:], name)
+		w := &t[h]
+		w.n = len(name)
+		w.w0 = binary.LittleEndian.Uint64(b[:8])
+		w.w1 = binary.LittleEndian.Uint64(b[8:])
+		w.m0, w.m1 = ^uint64(0), 0
+		if len(name) < 8 {
+			w.m0 = 1<<(8*len(name)) - 1
+		} else {
+			w.m1 = 1<<(8*(len(name)-8)) - 1
+		}
+	}
+	return t
+}()
+
+// knownName recognizes at s[pos:] a known header name spelled as
+// headerNames has it, or a compact form, directly followed by the colon.
+// It returns the header and the colon's offset from pos, or 0 when the
+// name needs the general scan (other names, other spellings, white space
+// before the colon, fewer than sixteen bytes left). Being one of the known
+// spellings proves the name a token, so no byte needs a closer look.
+func knownName(s string, pos int) (Header, int) {
+	if pos+16 > len(s) {
+		return HeaderOther, 0
+	}
+	const colons = ':' * ones
+	w0, w1 := load64(s, pos), load64(s, pos+8)
+	var n int
+	if m := zeroBytes(w0 ^ colons); m != 0 {
+		n = bits.TrailingZeros64(m) / 8
+	} else if m := zeroBytes(w1 ^ colons); m != 0 {
+		n = 8 + bits.TrailingZeros64(m)/8
+	} else {
+		return HeaderOther, 0
+	}
+	switch n {
+	case 0:
+		return HeaderOther, 0
+	case 1:
+		if h := compactHeader(byte(w0)); h != HeaderOther {
+			return h, 1
+		}
+		return HeaderOther, 0
+	}
+	h := headerTable[hashName(n, byte(w0), s[pos+n-1])]
+	w := &headerWords[h]
+	if w.n != n || w0&w.m0 != w.w0 || w1&w.m1 != w.w1 {
+		return HeaderOther, 0
+	}
+	return h, n
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// zeroBytes sets the top bit of each zero byte of x; a borrow can flag a
+// byte above a zero one too, so only the lowest flag is exact.
+func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
 
 // load64 reads the eight bytes of s at i, which the caller keeps in range.
 func load64(s string, i int) uint64 {

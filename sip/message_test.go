@@ -248,6 +248,35 @@ func TestHeaderOfAllNames(t *testing.T) {
 	}
 }
 
+// TestKnownName checks the whole-word name match against HeaderOf: every
+// name it recognizes is the header HeaderOf gives, and every known name in
+// its usual spelling is recognized when it is shorter than sixteen bytes.
+func TestKnownName(t *testing.T) {
+	var names []string
+	for h := HeaderVia; h < numHeaders; h++ {
+		name := h.String()
+		names = append(names, name, strings.ToLower(name), strings.ToUpper(name), name+"x", name[1:], name[:len(name)-1]+"_", name+" ")
+	}
+	for c := 0; c < 256; c++ {
+		names = append(names, string(rune(c)), "\r"+string(rune(c)), string([]byte{byte(c), 'i', 'a'}))
+	}
+	for _, name := range names {
+		for _, tail := range []string{": SIP/2.0/UDP a.example;branch=z9hG4bK1\r\n", ":", ""} {
+			s := "x" + name + tail
+			h, n := knownName(s, 1)
+			switch {
+			case n == 0 && h != HeaderOther:
+				t.Errorf("knownName(%q) = %v, 0", s, h)
+			case n > 0 && (n != len(name) || h != HeaderOf(name) || h == HeaderOther || s[1+n] != ':'):
+				t.Errorf("knownName(%q) = %v, %d; HeaderOf(%q) = %v", s, h, n, name, HeaderOf(name))
+			case n == 0 && len(tail) > 1 && len(name) < 16 && h.String() == "" && HeaderOf(name) != HeaderOther &&
+				(name == HeaderOf(name).String() || len(name) == 1):
+				t.Errorf("knownName(%q) missed %v", s, HeaderOf(name))
+			}
+		}
+	}
+}
+
 // TestCtlMask compares the eight-byte control-character test with the
 // byte-wise one for every byte value at every position.
 func TestCtlMask(t *testing.T) {

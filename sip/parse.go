@@ -106,11 +106,11 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	for {
 		if fieldStart < 0 && pos < len(s) {
 			// Most lines are one plain field: read it in one pass.
-			if nameEnd, valStart, valEnd, lineEnd, nextPos, ok := scanPlainField(s, pos); ok {
+			if key, nameEnd, valStart, valEnd, lineEnd, nextPos, ok := scanPlainField(s, pos); ok {
 				if lineEnd-pos > l.MaxLineLength {
 					return nil, errBad("header field too long")
 				}
-				if err := m.addField(pos, lineEnd, s[pos:nameEnd], s[valStart:valEnd], l); err != nil {
+				if err := m.addField(key, pos, lineEnd, s[pos:nameEnd], s[valStart:valEnd], l); err != nil {
 					if fatal := fieldErr(err); fatal != nil {
 						return nil, fatal
 					}
@@ -333,15 +333,15 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 		// Written back as Name ": " Value.
 		end = start
 	}
-	return m.addField(start, end, name, value, l)
+	return m.addField(HeaderOf(name), start, end, name, value, l)
 }
 
-// addField appends the field whose line is src[start:end] and indexes it.
-func (m *Message) addField(start, end int, name, value string, l *Limits) *ParseError {
+// addField appends the field key, named name, whose line is
+// src[start:end], and indexes it.
+func (m *Message) addField(key Header, start, end int, name, value string, l *Limits) *ParseError {
 	if len(m.fields) >= l.MaxHeaders {
 		return &ParseError{Reason: "too many header fields"}
 	}
-	key := HeaderOf(name)
 	n := len(m.fields)
 	if n < cap(m.fields) {
 		// Field by field, not a whole-struct copy with its write barriers.
@@ -359,20 +359,26 @@ func (m *Message) addField(start, end int, name, value string, l *Limits) *Parse
 // control characters but HTAB, ended by CRLF or LF and not continued on the
 // next line. ok is false for anything else, which the general path then
 // reads (and reports). The value comes without surrounding white space.
-func scanPlainField(s string, pos int) (nameEnd, valStart, valEnd, lineEnd, next int, ok bool) {
-	i := pos
-	for i < len(s) && isToken(s[i]) {
-		i++
-	}
-	nameEnd = i
-	if nameEnd == pos {
-		return
-	}
-	for i < len(s) && isWSP(s[i]) {
-		i++
-	}
-	if i >= len(s) || s[i] != ':' {
-		return
+func scanPlainField(s string, pos int) (key Header, nameEnd, valStart, valEnd, lineEnd, next int, ok bool) {
+	key, n := knownName(s, pos)
+	i := pos + n
+	if n > 0 {
+		nameEnd = i
+	} else {
+		for i < len(s) && isToken(s[i]) {
+			i++
+		}
+		nameEnd = i
+		if nameEnd == pos {
+			return
+		}
+		for i < len(s) && isWSP(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] != ':' {
+			return
+		}
+		key = HeaderOf(s[pos:nameEnd])
 	}
 	i++
 	for i < len(s) && isWSP(s[i]) {
@@ -418,7 +424,7 @@ func scanPlainField(s string, pos int) (nameEnd, valStart, valEnd, lineEnd, next
 	for valEnd > valStart && isWSP(s[valEnd-1]) {
 		valEnd--
 	}
-	return nameEnd, valStart, valEnd, lineEnd, next, true
+	return key, nameEnd, valStart, valEnd, lineEnd, next, true
 }
 
 // copiedFieldBad reports whether err, from the field just added, is about
@@ -480,10 +486,6 @@ func hasCtl(s string) bool {
 // control character: below 0x20 or 0x7f. No carry crosses a byte, so every
 // flag is exact and the lowest one marks the first control character.
 func ctlMask(x uint64) uint64 {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
 	low := x &^ highs
 	ge20 := low + 0x60*ones // top bit set when the low seven bits are >= 0x20
 	is7f := low + ones      // top bit set when they are 0x7f
