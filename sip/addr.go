@@ -95,6 +95,12 @@ func ParseAddr(s string) (Addr, error) {
 }
 
 func parseAddr(s string, a *Addr, l *Limits) *ParseError {
+	return parseAddrNotes(s, a, l, nil)
+}
+
+// parseAddrNotes is parseAddr that also takes notes of the header
+// parameters (see paramNotes).
+func parseAddrNotes(s string, a *Addr, l *Limits, notes *paramNotes) *ParseError {
 	*a = Addr{}
 	s = trimLWS(s)
 	if s == "" {
@@ -162,7 +168,7 @@ func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 	if err := parseURI(uri, &a.URI, l); err != nil {
 		return err
 	}
-	if err := checkHeaderParams(params, l.MaxParams); err != nil {
+	if err := checkParams(params, l.MaxParams, notes); err != nil {
 		return err
 	}
 	a.Params = Params(trimLWS(params))

@@ -102,6 +102,25 @@ func catchPanics(t *testing.T) {
 	}
 }
 
+// checkViaNotes compares Branch and RPort, which use what the parser
+// noted, with a search of the parameters.
+func checkViaNotes(t *testing.T, v sip.Via) {
+	t.Helper()
+	branch, _ := v.Params.Get("branch")
+	rport, hasRport := v.Params.Get("rport")
+	port, _ := strconv.Atoi(rport)
+	if got := v.Branch(); got != branch {
+		t.Fatalf("Via %q: Branch() = %q, the parameters say %q", v.String(), got, branch)
+	}
+	if got, ok := v.RPort(); ok != hasRport || got != port {
+		t.Fatalf("Via %q: RPort() = %d, %v, the parameters say %d, %v", v.String(), got, ok, port, hasRport)
+	}
+	v.Params += ";x"
+	if got := v.Branch(); got != branch {
+		t.Fatalf("Via %q: Branch() after an edit = %q, want %q", v.String(), got, branch)
+	}
+}
+
 // touchAll calls every accessor and walks every iterator of m (a bounded
 // number of steps each); none may panic.
 func touchAll(t *testing.T, m *sip.Message) {
@@ -134,13 +153,13 @@ func touchAll(t *testing.T, m *sip.Message) {
 	}
 	via := m.TopVia()
 	_, _, _, _ = via.Branch(), via.Received(), via.Maddr(), via.SentBy()
-	_, _ = via.RPort()
+	checkViaNotes(t, via)
 	_ = via.String()
 	n := 0
 	for v, err := range m.Vias() {
 		if err == nil {
-			_, _ = v.Branch(), v.String()
-			_, _ = v.RPort()
+			_ = v.String()
+			checkViaNotes(t, v)
 		}
 		if n++; n > maxSteps {
 			t.Fatalf("Vias does not end")

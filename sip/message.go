@@ -270,15 +270,16 @@ func (m *Message) index(h Header, value string) *ParseError {
 			return nil
 		}
 		var a Addr
-		if err := parseAddr(value, &a, l); err != nil {
+		var notes paramNotes
+		if err := parseAddrNotes(value, &a, l, &notes); err != nil {
 			err.Reason = "malformed " + h.String() + ": " + err.Reason
 			return err
 		}
 		if a.Wildcard {
 			return errBad("malformed " + h.String())
 		}
-		t, ok := a.Params.Get("tag")
-		if ok && !allToken(t) {
+		t := notes.tag
+		if notes.hasTag && !allToken(t) {
 			return errBad("malformed " + h.String() + " tag")
 		}
 		*tag, *prev = t, value

@@ -17,10 +17,7 @@ func (p Params) Get(name string) (string, bool) {
 			return "", false
 		}
 		if equalFoldASCII(n, name) {
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
+			return stripQuotes(v), true
 		}
 		i = next
 	}
@@ -181,12 +178,30 @@ func writeParam(b *strings.Builder, name, value string) {
 
 // checkHeaderParams validates generic-params (RFC 3261 §25.1):
 // *( SEMI token [ EQUAL ( token / host / quoted-string ) ] ).
-func checkHeaderParams(p string, max int) *ParseError { return checkParams(p, max, false) }
+func checkHeaderParams(p string, max int) *ParseError { return checkParams(p, max, nil) }
 
-// checkParams validates generic-params in one pass; for a Via it also
-// takes a bare IPv6 received (via-received = "received" EQUAL
-// (IPv4address / IPv6address)) and checks the ranges of ttl and rport.
-func checkParams(p string, max int, via bool) *ParseError {
+// paramNotes takes from checkParams the first of the parameters the typed
+// views read on every message, so that they need no second search. A
+// value comes as Params.Get gives it.
+type paramNotes struct {
+	// via selects the Via rules: a bare IPv6 received, and the ranges of
+	// ttl and rport.
+	via    bool
+	branch string
+	tag    string
+	hasTag bool
+	// rport is -1 when absent and 0 when it has no value.
+	rport int32
+}
+
+// checkParams validates generic-params in one pass; with notes it also
+// records branch, rport and tag (and applies the Via rules when asked).
+func checkParams(p string, max int, notes *paramNotes) *ParseError {
+	via := notes != nil && notes.via
+	if notes != nil {
+		notes.branch, notes.tag, notes.hasTag, notes.rport = "", "", false, -1
+	}
+	seenBranch := false
 	n := 0
 	for i := skipLWS(p, 0); i < len(p); {
 		if p[i] != ';' {
@@ -228,27 +243,44 @@ func checkParams(p string, max int, via bool) *ParseError {
 				}
 				v := p[start:i]
 				ipv6Ref := len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' && validIPv6(v[1:len(v)-1])
-				if !ipv6Ref && !(via && len(name) == 8 && strings.EqualFold(name, "received") && validIPv6(v)) {
+				if !ipv6Ref && !(via && len(name) == 8 && equalFoldASCII(name, "received") && validIPv6(v)) {
 					return errBad("malformed parameter value")
 				}
 			}
 		}
-		if via {
+		if notes != nil {
 			v := p[start:i]
 			switch {
-			case len(name) == 3 && strings.EqualFold(name, "ttl"):
+			case len(name) == 6 && !seenBranch && equalFoldASCII(name, "branch"):
+				seenBranch, notes.branch = true, stripQuotes(v)
+			case len(name) == 3 && !notes.hasTag && equalFoldASCII(name, "tag"):
+				notes.hasTag, notes.tag = true, stripQuotes(v)
+			case !via:
+			case len(name) == 3 && equalFoldASCII(name, "ttl"):
 				if _, ok := parseUint(v, 255); !ok {
 					return errBad("malformed Via ttl")
 				}
-			case len(name) == 5 && strings.EqualFold(name, "rport"):
-				if _, ok := parseUint(v, 65535); hasV && !ok {
+			case len(name) == 5 && equalFoldASCII(name, "rport"):
+				port, ok := parseUint(v, 65535)
+				if hasV && !ok {
 					return errBad("malformed Via rport")
+				}
+				if notes.rport < 0 {
+					notes.rport = int32(port)
 				}
 			}
 		}
 		i = skipLWS(p, i)
 	}
 	return nil
+}
+
+// stripQuotes strips the quotes of a quoted-string value, as Get does.
+func stripQuotes(v string) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // checkURIParams validates uri-parameters: *( ";" pname [ "=" pvalue ] )

@@ -3,6 +3,7 @@ package sip
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Via is one Via header value (RFC 3261 §20.42).
@@ -16,10 +17,29 @@ type Via struct {
 	// Port is 0 when the sent-by carries none.
 	Port   int
 	Params Params
+
+	// parsed and parsedLen locate Params as parseVia read it; while Params
+	// is still that string, branch and rport hold what it found there (see
+	// paramNotes) and Branch and RPort need no search.
+	parsed    *byte
+	parsedLen int32
+	rport     int32
+	branch    string
+}
+
+// notesValid reports whether branch and rport describe Params.
+func (v *Via) notesValid() bool {
+	return v.parsed != nil && unsafe.StringData(string(v.Params)) == v.parsed && len(v.Params) == int(v.parsedLen)
 }
 
 // Branch returns the branch parameter.
-func (v *Via) Branch() string { s, _ := v.Params.Get("branch"); return s }
+func (v *Via) Branch() string {
+	if v.notesValid() {
+		return v.branch
+	}
+	s, _ := v.Params.Get("branch")
+	return s
+}
 
 // Received returns the received parameter.
 func (v *Via) Received() string { s, _ := v.Params.Get("received"); return s }
@@ -30,6 +50,9 @@ func (v *Via) Maddr() string { s, _ := v.Params.Get("maddr"); return s }
 // RPort returns the rport parameter's port (0 when it has no value yet)
 // and whether the parameter is present (RFC 3581).
 func (v *Via) RPort() (int, bool) {
+	if v.notesValid() {
+		return int(max(v.rport, 0)), v.rport >= 0
+	}
 	s, ok := v.Params.Get("rport")
 	if !ok || s == "" {
 		return 0, ok
@@ -122,8 +145,17 @@ func parseVia(s string, v *Via, l *Limits) *ParseError {
 		v.Port = int(p)
 		i = skipLWS(s, j)
 	}
-	v.Params = Params(s[i:])
-	return checkParams(s[i:], l.MaxParams, true)
+	p := s[i:]
+	v.Params = Params(p)
+	notes := paramNotes{via: true}
+	if err := checkParams(p, l.MaxParams, &notes); err != nil {
+		return err
+	}
+	if p != "" && len(p) <= 1<<31-1 {
+		v.parsed, v.parsedLen = unsafe.StringData(p), int32(len(p))
+		v.branch, v.rport = notes.branch, notes.rport
+	}
+	return nil
 }
 
 // String returns the Via value in its text form.
