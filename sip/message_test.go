@@ -3,7 +3,6 @@ package sip
 import (
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"strings"
 	"testing"
@@ -272,39 +271,6 @@ func TestKnownName(t *testing.T) {
 			case n == 0 && len(tail) > 1 && len(name) < 16 && h.String() == "" && HeaderOf(name) != HeaderOther &&
 				(name == HeaderOf(name).String() || len(name) == 1):
 				t.Errorf("knownName(%q) missed %v", s, HeaderOf(name))
-			}
-		}
-	}
-}
-
-// TestCtlMask compares the eight-byte control-character test with the
-// byte-wise one for every byte value at every position.
-func TestCtlMask(t *testing.T) {
-	for pos := 0; pos < 8; pos++ {
-		for c := 0; c < 256; c++ {
-			for _, fill := range []byte{'a', 0x80, 0xff, 0x7e, 0x20} {
-				var b [8]byte
-				for i := range b {
-					b[i] = fill
-				}
-				b[pos] = byte(c)
-				s := string(b[:])
-				want, first := false, -1
-				for i := 0; i < 8; i++ {
-					if b[i] < 0x20 || b[i] == 0x7f {
-						want = true
-						if first < 0 {
-							first = i
-						}
-					}
-				}
-				mask := ctlMask(load64(s, 0))
-				if (mask != 0) != want || hasCtl(s) != want {
-					t.Fatalf("byte %#x at %d among %#x: mask %#x, hasCtl %v, want %v", c, pos, fill, mask, hasCtl(s), want)
-				}
-				if want && bits.TrailingZeros64(mask)/8 != first {
-					t.Fatalf("byte %#x at %d among %#x: first flagged %d, want %d", c, pos, fill, bits.TrailingZeros64(mask)/8, first)
-				}
 			}
 		}
 	}

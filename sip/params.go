@@ -176,10 +176,6 @@ func writeParam(b *strings.Builder, name, value string) {
 	}
 }
 
-// checkHeaderParams validates generic-params (RFC 3261 §25.1):
-// *( SEMI token [ EQUAL ( token / host / quoted-string ) ] ).
-func checkHeaderParams(p string, max int) *ParseError { return checkParams(p, max, nil) }
-
 // paramNotes takes from checkParams the first of the parameters the typed
 // views read on every message, so that they need no second search. A
 // value comes as Params.Get gives it.
@@ -194,7 +190,8 @@ type paramNotes struct {
 	rport int32
 }
 
-// checkParams validates generic-params in one pass; with notes it also
+// checkParams validates generic-params (RFC 3261 §25.1) in one pass,
+// *( SEMI token [ EQUAL ( token / host / quoted-string ) ] ); with notes it also
 // records branch, rport and tag (and applies the Via rules when asked).
 func checkParams(p string, max int, notes *paramNotes) *ParseError {
 	via := notes != nil && notes.via

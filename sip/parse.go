@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"math/bits"
 	"strings"
 	"unsafe"
 )
@@ -385,26 +384,14 @@ func scanPlainField(s string, pos int) (key Header, nameEnd, valStart, valEnd, l
 		i++
 	}
 	valStart = i
-	// Eight bytes at a time up to the first control character, which
-	// should be the line end.
+	// Up to the first control character but HTAB, which should be the
+	// line end.
 	for {
-		for i+8 <= len(s) {
-			mask := ctlMask(load64(s, i))
-			if mask != 0 {
-				i += bits.TrailingZeros64(mask) / 8
-				break
-			}
-			i += 8
+		k := indexCtl(s[i:])
+		if k < 0 {
+			return
 		}
-		if i+8 > len(s) {
-			for i < len(s) && s[i] >= 0x20 && s[i] != 0x7f {
-				i++
-			}
-			if i == len(s) {
-				return
-			}
-		}
-		if s[i] != '\t' {
+		if i += k; s[i] != '\t' {
 			break
 		}
 		i++
@@ -465,32 +452,8 @@ func validFieldValue(v string) bool {
 	return true
 }
 
-// hasCtl reports whether s holds a byte below 0x20 or 0x7f, eight bytes
-// at a time: the common value has none and needs no closer look.
-func hasCtl(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if ctlMask(load64(s, i)) != 0 {
-			return true
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// ctlMask sets the top bit of each byte of x (little-endian) that is a
-// control character: below 0x20 or 0x7f. No carry crosses a byte, so every
-// flag is exact and the lowest one marks the first control character.
-func ctlMask(x uint64) uint64 {
-	low := x &^ highs
-	ge20 := low + 0x60*ones // top bit set when the low seven bits are >= 0x20
-	is7f := low + ones      // top bit set when they are 0x7f
-	return ^x & (^ge20 | is7f) & highs
-}
+// hasCtl reports whether s holds a byte below 0x20 or 0x7f.
+func hasCtl(s string) bool { return indexCtl(s) >= 0 }
 
 // unfold replaces each line end and the white space around it with one
 // space (RFC 3261 §7.3.1).

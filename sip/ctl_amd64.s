@@ -1,0 +1,75 @@
+#include "textflag.h"
+
+// func indexCtl(s string) int
+//
+// Sixteen bytes at a time (SSE2, part of every amd64): a byte b is flagged
+// when min(b, 0x1f) == b or b == 0x7f. The last partial block is read as
+// the sixteen bytes that end the string, which overlap bytes already found
+// clean; strings shorter than sixteen bytes are read byte by byte, so no
+// load ever leaves the string.
+TEXT ·indexCtl(SB), NOSPLIT, $0-24
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), BX
+	XORQ DI, DI
+	CMPQ BX, $16
+	JB   bytes
+	MOVQ $0x1f1f1f1f1f1f1f1f, AX
+	MOVQ AX, X1
+	PUNPCKLQDQ X1, X1
+	MOVQ $0x7f7f7f7f7f7f7f7f, AX
+	MOVQ AX, X2
+	PUNPCKLQDQ X2, X2
+
+block:
+	MOVOU (SI)(DI*1), X0
+	MOVO  X0, X3
+	PMINUB X1, X3
+	PCMPEQB X0, X3
+	PCMPEQB X2, X0
+	POR   X0, X3
+	PMOVMSKB X3, AX
+	TESTL AX, AX
+	JNZ  found
+	ADDQ $16, DI
+	LEAQ 16(DI), CX
+	CMPQ CX, BX
+	JBE  block
+	CMPQ DI, BX
+	JEQ  none
+	// The last sixteen bytes; those before DI are known clean.
+	MOVQ BX, DI
+	SUBQ $16, DI
+	MOVOU (SI)(DI*1), X0
+	MOVO  X0, X3
+	PMINUB X1, X3
+	PCMPEQB X0, X3
+	PCMPEQB X2, X0
+	POR   X0, X3
+	PMOVMSKB X3, AX
+	TESTL AX, AX
+	JNZ  found
+
+none:
+	MOVQ $-1, ret+16(FP)
+	RET
+
+found:
+	BSFL AX, AX
+	ADDQ DI, AX
+	MOVQ AX, ret+16(FP)
+	RET
+
+bytes:
+	CMPQ DI, BX
+	JEQ  none
+	MOVBLZX (SI)(DI*1), AX
+	CMPB AL, $0x20
+	JB   byte_found
+	CMPB AL, $0x7f
+	JEQ  byte_found
+	INCQ DI
+	JMP  bytes
+
+byte_found:
+	MOVQ DI, ret+16(FP)
+	RET

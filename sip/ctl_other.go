@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package sip
+
+// indexCtl returns the index of the first control character of s (a byte
+// below 0x20, or 0x7f), or -1.
+func indexCtl(s string) int { return indexCtlGeneric(s) }
