@@ -29,6 +29,10 @@ type Message struct {
 
 	fields []Field
 	inline [inlineFields]Field
+	// present has bit h set when a field with Key h was added; a clear bit
+	// lets Get and first skip the walk over the fields. Removals leave it
+	// set.
+	present uint64
 
 	// startLine is the start line as received; "" once it was changed.
 	startLine string
@@ -64,6 +68,9 @@ func (m *Message) Fields() []Field { return m.fields }
 // compact form, any case).
 func (m *Message) Get(name string) (string, bool) {
 	h := HeaderOf(name)
+	if m.present&(1<<h) == 0 {
+		return "", false
+	}
 	for i := range m.fields {
 		f := &m.fields[i]
 		if f.Key == h && (h != HeaderOther || strings.EqualFold(f.Name, name)) {
@@ -214,7 +221,7 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 	}
 	v := m.fields[i].Value
 	if h.multiValue() {
-		first, _, ok := splitFirst(v)
+		first, ok := firstElement(v)
 		if !ok {
 			return Addr{}, false, errBad("unterminated list element in " + h.String())
 		}
@@ -399,6 +406,7 @@ func (m *Message) refresh(h Header) error {
 
 // insert puts f at index i.
 func (m *Message) insert(i int, f Field) {
+	m.present |= 1 << f.Key
 	m.fields = append(m.fields, Field{})
 	copy(m.fields[i+1:], m.fields[i:])
 	m.fields[i] = f
@@ -411,6 +419,9 @@ func (m *Message) remove(i int) {
 }
 
 func (m *Message) first(h Header) int {
+	if m.present&(1<<h) == 0 {
+		return -1
+	}
 	for i := range m.fields {
 		if m.fields[i].Key == h {
 			return i
@@ -541,6 +552,7 @@ func (m *Message) SetTopViaReceived(host string, port int) {
 func (m *Message) DecrementMaxForwards() int {
 	i := m.first(HeaderMaxForwards)
 	if i < 0 {
+		m.present |= 1 << HeaderMaxForwards
 		m.fields = append(m.fields, Field{Name: "Max-Forwards", Value: "70", Key: HeaderMaxForwards})
 		m.maxForwards = 70
 		return 70
@@ -576,6 +588,7 @@ func (m *Message) Add(name, value string) error {
 	if h != HeaderOther && len(name) == 1 {
 		name = h.String()
 	}
+	m.present |= 1 << h
 	m.fields = append(m.fields, Field{Name: name, Value: value, Key: h})
 	return m.refresh(h)
 }
@@ -654,7 +667,7 @@ func NewRequest(method string, ruri URI) *Message {
 }
 
 func (m *Message) reset() {
-	m.fields = m.inline[:0]
+	m.fields, m.present = m.inline[:0], 0
 	m.maxForwards, m.contentLength, m.expires, m.minExpires, m.flowTm = -1, -1, -1, -1, -1
 }
 
@@ -679,6 +692,7 @@ func NewResponse(req *Message, code int, reason string) *Message {
 			seen[k] = true
 			fallthrough
 		case HeaderVia:
+			r.present |= 1 << k
 			r.fields = append(r.fields, req.fields[i])
 		}
 	}

@@ -341,6 +341,7 @@ func (m *Message) addField(key Header, start, end int, name, value string, l *Li
 	if len(m.fields) >= l.MaxHeaders {
 		return &ParseError{Reason: "too many header fields"}
 	}
+	m.present |= 1 << key
 	n := len(m.fields)
 	if n < cap(m.fields) {
 		// Field by field, not a whole-struct copy with its write barriers.

@@ -204,6 +204,25 @@ func splitFirst(s string) (first, rest string, ok bool) {
 	return trimLWS(s[:c]), trimLWS(s[c+1:]), true
 }
 
+// firstElement returns what splitFirst gives as the first element. The
+// usual list of addresses, "<uri>;params, <uri>...", needs no walk: the
+// first comma comes after the first '>' with no quote or '<' between.
+func firstElement(s string) (string, bool) {
+	c := strings.IndexByte(s, ',')
+	if c < 0 {
+		return trimLWS(s), true
+	}
+	if s[0] == '<' {
+		if gt := strings.IndexByte(s[:c], '>'); gt > 0 {
+			if between := s[gt+1 : c]; strings.IndexByte(between, '"') < 0 && strings.IndexByte(between, '<') < 0 {
+				return trimLWS(s[:c]), true
+			}
+		}
+	}
+	first, _, ok := splitFirst(s)
+	return first, ok
+}
+
 // Unquote returns the content of a quoted-string with its quoted-pairs
 // resolved; a string that is not quoted is returned as it is. It allocates
 // only when s holds a backslash escape.
