@@ -221,17 +221,25 @@ func equalLower(name, lower string) bool {
 	return load64(name, n-8)|spaces == load64(lower, n-8)
 }
 
-// headerWord holds a known name as it is normally spelled, as the two
-// little-endian words its first sixteen bytes load as, with masks for its
-// length: knownName compares a whole name in two steps.
-type headerWord struct {
-	w0, w1, m0, m1 uint64
-	n              int
+// nameSlot holds a known name as it is normally spelled: its first eight
+// bytes as a little-endian word, the next ones with their mask, and its
+// length. knownName compares a whole name in two steps.
+type nameSlot struct {
+	w0, w1, m1 uint64
+	n          int
+	h          Header
 }
 
-// headerWords is written once at package initialisation and only read
-// after; names of sixteen bytes or more keep n = 0 and never match.
-var headerWords = func() (t [numHeaders]headerWord) {
+// nameHashMul spreads the first word of each known name shorter than
+// sixteen bytes, mixed with its length, onto its own slot of nameSlots
+// (TestKnownName checks that none collide).
+const nameHashMul = 0xede31d9dbc5d0143
+
+func nameHash(w0 uint64, n int) uint64 { return ((w0 ^ uint64(n)) * nameHashMul) >> 58 }
+
+// nameSlots is written once at package initialisation and only read after;
+// names of sixteen bytes or more have no slot and never match.
+var nameSlots = func() (t [64]nameSlot) {
 	for h := HeaderVia; h < numHeaders; h++ {
 		name := headerNames[h]
 		if len(name) >= 16 {
@@ -239,15 +247,15 @@ var headerWords = func() (t [numHeaders]headerWord) {
 		}
 		var b [16]byte
 		copy(b[:], name)
-		w := &t[h]
-		w.n = len(name)
-		w.w0 = binary.LittleEndian.Uint64(b[:8])
-		w.w1 = binary.LittleEndian.Uint64(b[8:])
-		w.m0, w.m1 = ^uint64(0), 0
-		if len(name) < 8 {
-			w.m0 = 1<<(8*len(name)) - 1
-		} else {
-			w.m1 = 1<<(8*(len(name)-8)) - 1
+		w0 := binary.LittleEndian.Uint64(b[:8])
+		slot := &t[nameHash(w0, len(name))]
+		if slot.n != 0 {
+			continue // a collision: the name takes the general path
+		}
+		slot.w0, slot.n, slot.h = w0, len(name), h
+		if len(name) > 8 {
+			slot.w1 = binary.LittleEndian.Uint64(b[8:])
+			slot.m1 = 1<<(8*(len(name)-8)) - 1
 		}
 	}
 	return t
@@ -258,7 +266,9 @@ var headerWords = func() (t [numHeaders]headerWord) {
 // It returns the header and the colon's offset from pos, or 0 when the
 // name needs the general scan (other names, other spellings, white space
 // before the colon, fewer than sixteen bytes left). Being one of the known
-// spellings proves the name a token, so no byte needs a closer look.
+// spellings proves the name a token, so no byte needs a closer look; and
+// the slot is found from the loaded words alone, without another load
+// from s on the way.
 func knownName(s string, pos int) (Header, int) {
 	if pos+16 > len(s) {
 		return HeaderOther, 0
@@ -268,26 +278,26 @@ func knownName(s string, pos int) (Header, int) {
 	var n int
 	if m := zeroBytes(w0 ^ colons); m != 0 {
 		n = bits.TrailingZeros64(m) / 8
+		switch n {
+		case 0:
+			return HeaderOther, 0
+		case 1:
+			if h := compactHeader(byte(w0)); h != HeaderOther {
+				return h, 1
+			}
+			return HeaderOther, 0
+		}
+		w0 &= 1<<(8*n) - 1
 	} else if m := zeroBytes(w1 ^ colons); m != 0 {
 		n = 8 + bits.TrailingZeros64(m)/8
 	} else {
 		return HeaderOther, 0
 	}
-	switch n {
-	case 0:
-		return HeaderOther, 0
-	case 1:
-		if h := compactHeader(byte(w0)); h != HeaderOther {
-			return h, 1
-		}
+	slot := &nameSlots[nameHash(w0, n)]
+	if slot.n != n || slot.w0 != w0 || w1&slot.m1 != slot.w1 {
 		return HeaderOther, 0
 	}
-	h := headerTable[hashName(n, byte(w0), s[pos+n-1])]
-	w := &headerWords[h]
-	if w.n != n || w0&w.m0 != w.w0 || w1&w.m1 != w.w1 {
-		return HeaderOther, 0
-	}
-	return h, n
+	return slot.h, n
 }
 
 const (

@@ -349,20 +349,17 @@ func setNumber64(dst *int64, value string, h Header) *ParseError {
 
 // validCallID checks callid = word [ "@" word ].
 func validCallID(s string) bool {
-	local, host, hasAt := strings.Cut(s, "@")
-	return validWord(local) && (!hasAt || validWord(host))
-}
-
-func validWord(s string) bool {
-	if s == "" {
-		return false
-	}
+	// word [ "@" word ], in one pass.
+	at := -1
 	for i := 0; i < len(s); i++ {
 		if charClass[s[i]]&cWord == 0 {
-			return false
+			if s[i] != '@' || at >= 0 {
+				return false
+			}
+			at = i
 		}
 	}
-	return true
+	return s != "" && at != 0 && at != len(s)-1
 }
 
 // refresh rebuilds the typed view of header h from the fields.

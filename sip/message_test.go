@@ -251,6 +251,13 @@ func TestHeaderOfAllNames(t *testing.T) {
 // name it recognizes is the header HeaderOf gives, and every known name in
 // its usual spelling is recognized when it is shorter than sixteen bytes.
 func TestKnownName(t *testing.T) {
+	for h := HeaderVia; h < numHeaders; h++ {
+		if name := h.String(); len(name) < 16 {
+			if _, n := knownName(name+": x;y=zzzzzzzzzzzzzzzz\r\n", 0); n != len(name) {
+				t.Errorf("%s has no slot of its own in nameSlots (change nameHashMul)", name)
+			}
+		}
+	}
 	var names []string
 	for h := HeaderVia; h < numHeaders; h++ {
 		name := h.String()

@@ -214,7 +214,7 @@ func firstElement(s string) (string, bool) {
 	}
 	if s[0] == '<' {
 		if gt := strings.IndexByte(s[:c], '>'); gt > 0 {
-			if between := s[gt+1 : c]; strings.IndexByte(between, '"') < 0 && strings.IndexByte(between, '<') < 0 {
+			if between := s[gt+1 : c]; between == "" || strings.IndexByte(between, '"') < 0 && strings.IndexByte(between, '<') < 0 {
 				return trimLWS(s[:c]), true
 			}
 		}
