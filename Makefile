@@ -36,7 +36,7 @@ unit:
 # checks; one iteration each is enough for that.
 bench-check:
 	cd bench/sipgo && $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./sip
+	cd bench/sipedge && $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x .
 
 bench:
 	COUNT=$(COUNT) bash bench/parser.sh

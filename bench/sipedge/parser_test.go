@@ -1,15 +1,20 @@
-package sip
+// Package sipedgebench holds the parser benchmarks of package sip. They do
+// the same work as bench/sipgo on the same fixture, so that bench/parser.sh
+// can put the two side by side; like bench/sipgo, the test binary holds
+// nothing but the parser and the benchmarks (the sip package's own tests
+// bring a megabyte of property-test tables, which every garbage collection
+// would mark).
+package sipedgebench
 
 import (
 	"bytes"
 	"os"
 	"testing"
+
+	"github.com/sipedge/sipedge/sip"
 )
 
-// The benchmarks below do the same work as bench/sipgo on the same
-// fixture, so that bench/parser.sh can put the two side by side.
-
-const benchFixture = "testdata/bench/webrtc-invite.sip"
+const benchFixture = "../../sip/testdata/bench/webrtc-invite.sip"
 
 type accessResult struct {
 	ruriHost       string
@@ -40,7 +45,7 @@ var (
 )
 
 // access reads what a proxy reads from an incoming request.
-func access(m *Message, r *accessResult) {
+func access(m *sip.Message, r *accessResult) {
 	r.ruriHost = m.RequestURI.Host
 	r.method = m.Method
 	v := m.TopVia()
@@ -48,7 +53,7 @@ func access(m *Message, r *accessResult) {
 	r.viaBranch = v.Branch()
 	_, r.viaRport = v.RPort()
 	r.maxForwards, _ = m.MaxForwards()
-	if rt, ok, _ := m.FirstAddr(HeaderRoute); ok {
+	if rt, ok, _ := m.FirstAddr(sip.HeaderRoute); ok {
 		r.routeHost = rt.URI.Host
 		r.routeLR = rt.URI.Params.Has("lr")
 	}
@@ -57,7 +62,7 @@ func access(m *Message, r *accessResult) {
 	r.callID = m.CallID()
 	cs := m.CSeq()
 	r.cseqNum, r.cseqMethod = cs.Seq, cs.Method
-	if c, ok, _ := m.FirstAddr(HeaderContact); ok {
+	if c, ok, _ := m.FirstAddr(sip.HeaderContact); ok {
 		r.contactUser, r.contactHost = c.URI.User, c.URI.Host
 		r.contactInst, _ = c.Params.Get("+sip.instance")
 	}
@@ -76,7 +81,7 @@ func loadBenchFixture(tb testing.TB) []byte {
 
 func BenchmarkParseAccess(b *testing.B) {
 	data := loadBenchFixture(b)
-	p := NewParser(Limits{})
+	p := sip.NewParser(sip.Limits{})
 	want := accessResult{
 		ruriHost: "example.org", method: "INVITE",
 		viaTransport: "WSS", viaHost: "df7jal23ls0d.invalid", viaBranch: "z9hG4bK3719475", viaRport: true,
@@ -111,7 +116,7 @@ func BenchmarkParseAccess(b *testing.B) {
 // frame): the parser then skips its copy.
 func BenchmarkParseAccessOwned(b *testing.B) {
 	data := loadBenchFixture(b)
-	p := NewParser(Limits{})
+	p := sip.NewParser(sip.Limits{})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {
@@ -125,16 +130,16 @@ func BenchmarkParseAccessOwned(b *testing.B) {
 
 // editSerialize makes the edits of a stateful proxy forwarding the
 // request (RFC 3261 §16.6) and serializes it into buf.
-func editSerialize(p *Parser, data, buf []byte) ([]byte, error) {
+func editSerialize(p *sip.Parser, data, buf []byte) ([]byte, error) {
 	m, err := p.Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	m.SetTopViaReceived("192.0.2.1", 0)
-	m.PrependVia(Via{Transport: "UDP", Host: "198.51.100.7", Port: 5060, Params: ";branch=z9hG4bKsipedgebench.0001"})
+	m.PrependVia(sip.Via{Transport: "UDP", Host: "198.51.100.7", Port: 5060, Params: ";branch=z9hG4bKsipedgebench.0001"})
 	m.DecrementMaxForwards()
-	m.RemoveFirst(HeaderRoute)
-	if err := m.Prepend(HeaderRecordRoute, "<sip:198.51.100.7;lr>"); err != nil {
+	m.RemoveFirst(sip.HeaderRoute)
+	if err := m.Prepend(sip.HeaderRecordRoute, "<sip:198.51.100.7;lr>"); err != nil {
 		return nil, err
 	}
 	return m.AppendTo(buf[:0]), nil
@@ -142,7 +147,7 @@ func editSerialize(p *Parser, data, buf []byte) ([]byte, error) {
 
 func BenchmarkParseEditSerialize(b *testing.B) {
 	data := loadBenchFixture(b)
-	p := NewParser(Limits{})
+	p := sip.NewParser(sip.Limits{})
 	buf := make([]byte, 0, 4096)
 	out, err := editSerialize(p, data, buf)
 	if err != nil {
