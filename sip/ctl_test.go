@@ -74,3 +74,37 @@ func TestCtlMask(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotedEnd compares quotedEnd with a plain walk on every string of up
+// to thirteen bytes over quote, backslash and a letter that opens with a
+// quote, so that the eight-byte steps meet each byte at every position.
+func TestQuotedEnd(t *testing.T) {
+	walk := func(s string) int {
+		for k := 1; k < len(s); k++ {
+			switch s[k] {
+			case '\\':
+				k++
+			case '"':
+				return k + 1
+			}
+		}
+		return -1
+	}
+	b := []byte{'"'}
+	var gen func()
+	gen = func() {
+		s := string(b)
+		if got, want := quotedEnd(s, 0), walk(s); got != want {
+			t.Fatalf("quotedEnd(%q, 0) = %d, want %d", s, got, want)
+		}
+		if len(b) == 13 {
+			return
+		}
+		for _, c := range []byte{'"', '\\', 'a'} {
+			b = append(b, c)
+			gen()
+			b = b[:len(b)-1]
+		}
+	}
+	gen()
+}

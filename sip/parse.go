@@ -272,6 +272,9 @@ func (m *Message) parseStartLine(line string, l *Limits) *ParseError {
 
 // validVersion checks "SIP" "/" 1*DIGIT "." 1*DIGIT.
 func validVersion(v string) bool {
+	if v == "SIP/2.0" {
+		return true
+	}
 	if !hasPrefixFold(v, "SIP/") {
 		return false
 	}

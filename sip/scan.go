@@ -1,6 +1,9 @@
 package sip
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Character classes of RFC 3261 §25.1, as bits of charClass.
 const (
@@ -104,7 +107,9 @@ func trimLWS(s string) string {
 	return s[i:j]
 }
 
-func isLWSByte(c byte) bool { return charClass[c]&cLWS != 0 }
+// isLWSByte reports SP, HTAB, CR and LF; every other byte above SP is
+// turned away by one compare.
+func isLWSByte(c byte) bool { return c <= ' ' && charClass[c]&cLWS != 0 }
 
 func skipLWS(s string, i int) int {
 	for i < len(s) && isLWSByte(s[i]) {
@@ -136,15 +141,21 @@ func parseUint(s string, max uint64) (uint64, bool) {
 // quotedEnd returns the index just past the quoted-string that starts at
 // s[i] == '"', or -1 when it is not terminated.
 func quotedEnd(s string, i int) int {
+	// Eight bytes at a time to the first quote or backslash; only a
+	// backslash needs the walk below.
+	const quotes, backslashes = '"' * ones, '\\' * ones
 	j := i + 1
-	q := strings.IndexByte(s[j:], '"')
-	if q < 0 {
-		return -1
+	for ; j+8 <= len(s); j += 8 {
+		w := load64(s, j)
+		if m := zeroBytes(w^quotes) | zeroBytes(w^backslashes); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
 	}
-	// The first quote ends the string unless a backslash comes before it;
-	// only then walk the bytes one by one.
-	if strings.IndexByte(s[j:j+q], '\\') < 0 {
-		return j + q + 1
+	for ; j < len(s) && s[j] != '"' && s[j] != '\\'; j++ {
+	}
+	if j < len(s) && s[j] == '"' {
+		return j + 1
 	}
 	for k := j; k < len(s); k++ {
 		switch s[k] {

@@ -84,14 +84,17 @@ func parseURI(s string, u *URI, l *Limits) *ParseError {
 	if len(s) > l.MaxURILength {
 		return &ParseError{Status: 414, Reason: "URI too long"}
 	}
-	// The common schemes without a search.
-	if len(s) > 4 && s[3] == ':' && equalLower(s[:3], "sip") {
-		u.Scheme = s[:3]
-		return parseSIPURI(s[4:], u, l)
-	}
-	if len(s) > 5 && s[4] == ':' && equalLower(s[:4], "sips") {
-		u.Scheme = s[:4]
-		return parseSIPURI(s[5:], u, l)
+	// The common schemes without a search: OR-ing 0x20 maps only capitals
+	// onto the small letters.
+	if len(s) > 4 {
+		switch w := uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24; {
+		case w|0x00202020 == 's'|'i'<<8|'p'<<16|':'<<24:
+			u.Scheme = s[:3]
+			return parseSIPURI(s[4:], u, l)
+		case w|0x20202020 == 's'|'i'<<8|'p'<<16|'s'<<24 && len(s) > 5 && s[4] == ':':
+			u.Scheme = s[:4]
+			return parseSIPURI(s[5:], u, l)
+		}
 	}
 	colon := strings.IndexByte(s, ':')
 	if colon <= 0 {
