@@ -304,14 +304,20 @@ func scanURIParams(p string, max int) (int, *ParseError) {
 		}
 		i++
 		start, eq := i, -1
-		for ; i < len(p) && p[i] != ';' && p[i] != '?'; i++ {
-			c := p[i]
-			switch {
-			case charClass[c]&(cUnreserved|cParam) != 0:
+		for {
+			// A run of paramchars, then the byte that ends it.
+			for i < len(p) && charClass[p[i]]&(cUnreserved|cParam) != 0 {
+				i++
+			}
+			if i == len(p) || p[i] == ';' || p[i] == '?' {
+				break
+			}
+			switch c := p[i]; {
 			case c == '=' && eq < 0:
 				eq = i
+				i++
 			case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
-				i += 2
+				i += 3
 			default:
 				return 0, errBad("malformed URI parameter")
 			}
