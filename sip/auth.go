@@ -93,10 +93,10 @@ func (a *Auth) each(f func(name, value string) bool) {
 func (m *Message) Auths(h Header) iter.Seq2[Auth, error] {
 	return func(yield func(Auth, error) bool) {
 		for i := range m.fields {
-			if m.fields[i].Key != h {
+			if m.fields[i].key != h {
 				continue
 			}
-			a, err := parseAuth(m.fields[i].Value)
+			a, err := parseAuth(m.fieldValue(&m.fields[i]))
 			if err != nil {
 				yield(Auth{}, err)
 				return

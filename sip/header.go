@@ -326,18 +326,14 @@ func (h Header) multiValue() bool {
 	return false
 }
 
-// Field is one header field: its name as written (compact or full), and
-// its value with surrounding white space removed and folded lines joined.
+// Field is one header field as Fields gives it: its name as written
+// (compact or full), and its value with surrounding white space removed
+// and folded lines joined.
 type Field struct {
 	Name  string
 	Value string
 	// Key is the known header, or HeaderOther.
 	Key Header
-	// rawOff and rawLen locate the field's original text (without its line
-	// end) in the message's source; rawLen is 0 once the field was changed,
-	// for an added field and for a folded one, which are written as
-	// Name ": " Value.
-	rawOff, rawLen uint32
 }
 
 // Is reports whether the field has the given name (any case, compact

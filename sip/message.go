@@ -7,8 +7,13 @@ import (
 )
 
 // inlineFields is how many header fields a Message holds without a second
-// allocation; a typical WebRTC INVITE has 15 to 20.
-const inlineFields = 18
+// allocation; a typical WebRTC INVITE has 15 to 20. inlineExt is how many
+// changed or added values it holds so: a proxy forwarding a request makes
+// about five.
+const (
+	inlineFields = 18
+	inlineExt    = 6
+)
 
 // Message is a SIP request (Method != "") or response. Parse and the
 // stream parser fill it; the typed accessors read the header fields a
@@ -27,8 +32,12 @@ type Message struct {
 	// carried one.
 	Body string
 
-	fields []Field
-	inline [inlineFields]Field
+	fields []field
+	inline [inlineFields]field
+	// ext holds the names and values that are not in src: changed, added
+	// and unfolded ones (see field).
+	ext       []string
+	extInline [inlineExt]string
 	// present has bit h set when a field with Key h was added; a clear bit
 	// lets Get and first skip the walk over the fields. Removals leave it
 	// set.
@@ -60,9 +69,105 @@ func (m *Message) limits() *Limits {
 // IsRequest reports whether m is a request.
 func (m *Message) IsRequest() bool { return m.Method != "" }
 
-// Fields returns the header fields in order. The slice and its fields must
-// not be modified; use the edit methods.
-func (m *Message) Fields() []Field { return m.fields }
+// Fields returns a copy of the header fields in order; changing it does
+// not change m (use the edit methods).
+func (m *Message) Fields() []Field {
+	fs := make([]Field, len(m.fields))
+	for i := range m.fields {
+		f := &m.fields[i]
+		fs[i] = Field{Name: m.fieldName(f), Value: m.fieldValue(f), Key: f.key}
+	}
+	return fs
+}
+
+// field is how a Message keeps a header field. It holds no pointer, so
+// that filling one costs no write barrier and the collector skips them:
+// a parsed field is offsets into src, and what is not in src (a changed or
+// added value or name, an unfolded value) sits in ext.
+type field struct {
+	// off is where the line and the name start in src, or the name's index
+	// in ext (fNameExt).
+	off uint32
+	// lineLen is the length of the untouched line src[off:off+lineLen]; 0
+	// once the field is to be written as Name ": " Value.
+	lineLen uint32
+	// valOff and valLen locate the value in src, or valOff is its index in
+	// ext (fValueExt).
+	valOff, valLen uint32
+	nameLen        uint16
+	key            Header
+	flags          uint8
+}
+
+const (
+	fNameExt   = 1 << iota // the name is ext[off]
+	fNameCanon             // the name is headerNames[key]
+	fValueExt              // the value is ext[valOff]
+)
+
+func (m *Message) fieldName(f *field) string {
+	switch {
+	case f.flags&fNameExt != 0:
+		return m.ext[f.off]
+	case f.flags&fNameCanon != 0:
+		return headerNames[f.key]
+	}
+	return m.src[f.off : f.off+uint32(f.nameLen)]
+}
+
+func (m *Message) fieldValue(f *field) string {
+	if f.flags&fValueExt != 0 {
+		return m.ext[f.valOff]
+	}
+	return m.src[f.valOff : f.valOff+f.valLen]
+}
+
+// fieldIs reports whether f has the given name (any case, compact forms
+// matching their full names).
+func (m *Message) fieldIs(f *field, name string) bool {
+	if f.key != HeaderOther {
+		return HeaderOf(name) == f.key
+	}
+	return strings.EqualFold(m.fieldName(f), name)
+}
+
+// setValue gives f the value v, to be written as Name ": " v.
+func (m *Message) setValue(f *field, v string) {
+	if f.flags&fValueExt != 0 {
+		m.ext[f.valOff] = v
+	} else {
+		f.valOff = uint32(len(m.ext))
+		m.ext = append(m.ext, v)
+		f.flags |= fValueExt
+	}
+	f.lineLen = 0
+}
+
+// newField returns a field named name holding value, for header key.
+func (m *Message) newField(name, value string, key Header) field {
+	f := field{key: key, flags: fValueExt, valOff: uint32(len(m.ext))}
+	m.ext = append(m.ext, value)
+	if key != HeaderOther && name == headerNames[key] {
+		f.flags |= fNameCanon
+	} else {
+		f.off = uint32(len(m.ext))
+		f.flags |= fNameExt
+		m.ext = append(m.ext, name)
+	}
+	return f
+}
+
+// push appends a zero field and returns it.
+func (m *Message) push() *field {
+	n := len(m.fields)
+	if n < cap(m.fields) {
+		m.fields = m.fields[:n+1]
+		m.fields[n] = field{}
+	} else {
+		m.fields = append(m.fields, field{})
+	}
+	return &m.fields[n]
+}
 
 // Get returns the value of the first header field called name (full or
 // compact form, any case).
@@ -73,8 +178,8 @@ func (m *Message) Get(name string) (string, bool) {
 	}
 	for i := range m.fields {
 		f := &m.fields[i]
-		if f.Key == h && (h != HeaderOther || strings.EqualFold(f.Name, name)) {
-			return f.Value, true
+		if f.key == h && (h != HeaderOther || strings.EqualFold(m.fieldName(f), name)) {
+			return m.fieldValue(f), true
 		}
 	}
 	return "", false
@@ -87,16 +192,16 @@ func (m *Message) Values(h Header) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		for i := range m.fields {
 			f := &m.fields[i]
-			if f.Key != h {
+			if f.key != h {
 				continue
 			}
 			if !h.multiValue() {
-				if !yield(f.Value, nil) {
+				if !yield(m.fieldValue(f), nil) {
 					return
 				}
 				continue
 			}
-			rest := f.Value
+			rest := m.fieldValue(f)
 			for rest != "" {
 				first, r, ok := splitFirst(rest)
 				if !ok {
@@ -219,7 +324,7 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 	if i < 0 {
 		return Addr{}, false, nil
 	}
-	v := m.fields[i].Value
+	v := m.fieldValue(&m.fields[i])
 	if h.multiValue() {
 		first, ok := firstElement(v)
 		if !ok {
@@ -389,8 +494,8 @@ func (m *Message) refresh(h Header) error {
 		return nil
 	}
 	for i := range m.fields {
-		if f := &m.fields[i]; f.Key == h {
-			if err := m.index(h, f.Value); err != nil {
+		if f := &m.fields[i]; f.key == h {
+			if err := m.index(h, m.fieldValue(f)); err != nil {
 				return err
 			}
 		}
@@ -402,16 +507,15 @@ func (m *Message) refresh(h Header) error {
 // touches only the fields it changes; every other field keeps its bytes.
 
 // insert puts f at index i.
-func (m *Message) insert(i int, f Field) {
-	m.present |= 1 << f.Key
-	m.fields = append(m.fields, Field{})
+func (m *Message) insert(i int, f field) {
+	m.present |= 1 << f.key
+	m.fields = append(m.fields, field{})
 	copy(m.fields[i+1:], m.fields[i:])
 	m.fields[i] = f
 }
 
 func (m *Message) remove(i int) {
 	copy(m.fields[i:], m.fields[i+1:])
-	m.fields[len(m.fields)-1] = Field{}
 	m.fields = m.fields[:len(m.fields)-1]
 }
 
@@ -420,7 +524,7 @@ func (m *Message) first(h Header) int {
 		return -1
 	}
 	for i := range m.fields {
-		if m.fields[i].Key == h {
+		if m.fields[i].key == h {
 			return i
 		}
 	}
@@ -438,14 +542,14 @@ func (m *Message) Prepend(h Header, value string) error {
 			i = 0
 		}
 	}
-	m.insert(i, Field{Name: h.String(), Value: value, Key: h})
+	m.insert(i, m.newField(h.String(), value, h))
 	return m.refresh(h)
 }
 
 // PrependVia adds v as the top Via.
 func (m *Message) PrependVia(v Via) {
 	value := v.String()
-	m.insert(0, Field{Name: "Via", Value: value, Key: HeaderVia})
+	m.insert(0, m.newField("Via", value, HeaderVia))
 	m.setVia(v, value)
 }
 
@@ -469,14 +573,14 @@ func (m *Message) RemoveFirst(h Header) (string, bool) {
 		return "", false
 	}
 	f := &m.fields[i]
-	first, rest, ok := splitFirst(f.Value)
+	v := m.fieldValue(f)
+	first, rest, ok := splitFirst(v)
 	if !ok || rest == "" {
-		v := f.Value
 		m.remove(i)
 		_ = m.refresh(h) // the remaining fields parsed before
 		return v, true
 	}
-	f.Value, f.rawLen = rest, 0
+	m.setValue(f, rest)
 	_ = m.refresh(h) // the remaining fields parsed before
 	return first, true
 }
@@ -493,13 +597,14 @@ func (m *Message) SetTopVia(v Via) {
 		return
 	}
 	f := &m.fields[i]
-	if _, rest, ok := splitFirst(f.Value); ok && rest != "" {
-		f.Value, f.rawLen = rest, 0
-		m.insert(i, Field{Name: "Via", Value: v.String(), Key: HeaderVia})
+	value := v.String()
+	if _, rest, ok := splitFirst(m.fieldValue(f)); ok && rest != "" {
+		m.setValue(f, rest)
+		m.insert(i, m.newField("Via", value, HeaderVia))
 	} else {
-		m.fields[i] = Field{Name: f.Name, Value: v.String(), Key: HeaderVia}
+		m.setValue(f, value)
 	}
-	m.setVia(v, m.fields[i].Value)
+	m.setVia(v, value)
 }
 
 // SetTopViaReceived records where the request came from in the top Via
@@ -511,7 +616,7 @@ func (m *Message) SetTopViaReceived(host string, port int) {
 		return
 	}
 	f := &m.fields[i]
-	first, rest, _ := splitFirst(f.Value)
+	first, rest, _ := splitFirst(m.fieldValue(f))
 	// The parameters end the top Via's text.
 	p := m.via.Params
 	prefix := first[:len(first)-len(p)]
@@ -535,10 +640,10 @@ func (m *Message) SetTopViaReceived(host string, port int) {
 	}
 	value := b.String()
 	if rest != "" {
-		f.Value, f.rawLen = rest, 0
-		m.insert(i, Field{Name: "Via", Value: value, Key: HeaderVia})
+		m.setValue(f, rest)
+		m.insert(i, m.newField("Via", value, HeaderVia))
 	} else {
-		f.Value, f.rawLen = value, 0
+		m.setValue(f, value)
 	}
 	m.setVia(m.via, value)
 }
@@ -550,7 +655,7 @@ func (m *Message) DecrementMaxForwards() int {
 	i := m.first(HeaderMaxForwards)
 	if i < 0 {
 		m.present |= 1 << HeaderMaxForwards
-		m.fields = append(m.fields, Field{Name: "Max-Forwards", Value: "70", Key: HeaderMaxForwards})
+		*m.push() = m.newField("Max-Forwards", "70", HeaderMaxForwards)
 		m.maxForwards = 70
 		return 70
 	}
@@ -560,8 +665,8 @@ func (m *Message) DecrementMaxForwards() int {
 	}
 	// Identical copies of the field were accepted; they change together.
 	for ; i < len(m.fields); i++ {
-		if f := &m.fields[i]; f.Key == HeaderMaxForwards {
-			f.Value, f.rawLen = smallInt(n), 0
+		if f := &m.fields[i]; f.key == HeaderMaxForwards {
+			m.setValue(f, smallInt(n))
 		}
 	}
 	m.maxForwards = n
@@ -586,7 +691,7 @@ func (m *Message) Add(name, value string) error {
 		name = h.String()
 	}
 	m.present |= 1 << h
-	m.fields = append(m.fields, Field{Name: name, Value: value, Key: h})
+	*m.push() = m.newField(name, value, h)
 	return m.refresh(h)
 }
 
@@ -596,10 +701,10 @@ func (m *Message) Set(name, value string) error {
 	h := HeaderOf(name)
 	at := -1
 	for i := 0; i < len(m.fields); i++ {
-		if m.fields[i].Is(name) {
+		if m.fieldIs(&m.fields[i], name) {
 			if at < 0 {
 				at = i
-				m.fields[i] = Field{Name: m.fields[i].Name, Value: value, Key: h}
+				m.setValue(&m.fields[i], value)
 				continue
 			}
 			m.remove(i)
@@ -616,7 +721,7 @@ func (m *Message) Set(name, value string) error {
 func (m *Message) Del(name string) {
 	h := HeaderOf(name)
 	for i := 0; i < len(m.fields); i++ {
-		if m.fields[i].Is(name) {
+		if m.fieldIs(&m.fields[i], name) {
 			m.remove(i)
 			i--
 		}
@@ -636,12 +741,12 @@ func (m *Message) SetBody(contentType, body string) {
 	m.Body = body
 	if i := m.first(HeaderContentLength); i >= 0 {
 		f := &m.fields[i]
-		if m.contentLength != len(body) || f.rawLen == 0 {
-			f.Value, f.rawLen = strconv.Itoa(len(body)), 0
+		if m.contentLength != len(body) || f.lineLen == 0 {
+			m.setValue(f, strconv.Itoa(len(body)))
 		}
 		// Later duplicates agreed with the first; they go with it.
 		for j := len(m.fields) - 1; j > i; j-- {
-			if m.fields[j].Key == HeaderContentLength {
+			if m.fields[j].key == HeaderContentLength {
 				m.remove(j)
 			}
 		}
@@ -664,7 +769,7 @@ func NewRequest(method string, ruri URI) *Message {
 }
 
 func (m *Message) reset() {
-	m.fields, m.present = m.inline[:0], 0
+	m.fields, m.ext, m.present = m.inline[:0], m.extInline[:0], 0
 	m.maxForwards, m.contentLength, m.expires, m.minExpires, m.flowTm = -1, -1, -1, -1, -1
 }
 
@@ -679,7 +784,8 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	r.reset()
 	var seen [numHeaders]bool
 	for i := range req.fields {
-		switch k := req.fields[i].Key; k {
+		f := &req.fields[i]
+		switch k := f.key; k {
 		case HeaderFrom, HeaderTo, HeaderCallID, HeaderCSeq:
 			// The first only: a request refused for a conflicting second
 			// value still gets a response that parses.
@@ -690,7 +796,17 @@ func NewResponse(req *Message, code int, reason string) *Message {
 			fallthrough
 		case HeaderVia:
 			r.present |= 1 << k
-			r.fields = append(r.fields, req.fields[i])
+			g := r.push()
+			*g = *f
+			// What is not in the shared source moves to the response's ext.
+			if f.flags&fNameExt != 0 {
+				g.off = uint32(len(r.ext))
+				r.ext = append(r.ext, req.ext[f.off])
+			}
+			if f.flags&fValueExt != 0 {
+				g.valOff = uint32(len(r.ext))
+				r.ext = append(r.ext, req.ext[f.valOff])
+			}
 		}
 	}
 	// The copied fields' bytes live in the request's source.
@@ -707,13 +823,13 @@ func (m *Message) SetToTag(tag string) {
 	}
 	value := ""
 	for i := range m.fields {
-		if f := &m.fields[i]; f.Key == HeaderTo {
+		if f := &m.fields[i]; f.key == HeaderTo {
 			// Identical copies of the field were accepted; they change
 			// together.
 			if value == "" {
-				value = f.Value + ";tag=" + tag
+				value = m.fieldValue(f) + ";tag=" + tag
 			}
-			f.Value, f.rawLen = value, 0
+			m.setValue(f, value)
 		}
 	}
 	_ = m.refresh(HeaderTo) // a token tag keeps the field valid
@@ -747,22 +863,22 @@ func (m *Message) AppendTo(b []byte) []byte {
 	wroteCL := false
 	for i := range m.fields {
 		f := &m.fields[i]
-		if f.Key == HeaderContentLength {
+		if f.key == HeaderContentLength {
 			if wroteCL {
 				continue
 			}
 			wroteCL = true
-			if m.contentLength != len(m.Body) || f.rawLen == 0 {
+			if m.contentLength != len(m.Body) || f.lineLen == 0 {
 				b = appendContentLength(b, len(m.Body))
 				continue
 			}
 		}
-		if f.rawLen != 0 {
-			b = append(b, m.src[f.rawOff:f.rawOff+f.rawLen]...)
+		if f.lineLen != 0 {
+			b = append(b, m.src[f.off:f.off+f.lineLen]...)
 		} else {
-			b = append(b, f.Name...)
+			b = append(b, m.fieldName(f)...)
 			b = append(b, ": "...)
-			b = append(b, f.Value...)
+			b = append(b, m.fieldValue(f)...)
 		}
 		b = append(b, "\r\n"...)
 	}

@@ -57,7 +57,7 @@ func (p *Parser) ParseOwned(b []byte) (*Message, error) {
 // ends exactly where the body does.
 func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	m := &Message{src: s, lim: l, maxForwards: -1, contentLength: -1, expires: -1, minExpires: -1, flowTm: -1}
-	m.fields = m.inline[:0]
+	m.fields, m.ext = m.inline[:0], m.extInline[:0]
 
 	pos := 0
 	for pos < len(s) && (s[pos] == '\r' || s[pos] == '\n') {
@@ -109,7 +109,7 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 				if lineEnd-pos > l.MaxLineLength {
 					return nil, errBad("header field too long")
 				}
-				if err := m.addField(key, pos, lineEnd, s[pos:nameEnd], s[valStart:valEnd], l); err != nil {
+				if err := m.addField(key, pos, lineEnd, nameEnd, valStart, valEnd, l); err != nil {
 					if fatal := fieldErr(err); fatal != nil {
 						return nil, fatal
 					}
@@ -324,37 +324,57 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 		return &ParseError{Reason: "malformed header field"}
 	}
 	name := raw[:n]
-	value := trimLWS(raw[colon+1:])
+	vs, ve := colon+1, len(raw)
+	for vs < ve && isLWSByte(raw[vs]) {
+		vs++
+	}
+	for ve > vs && isLWSByte(raw[ve-1]) {
+		ve--
+	}
+	value := raw[vs:ve]
 	if folded {
 		value = unfold(value)
 	}
 	if !validFieldValue(value) {
 		return errBad("invalid character in " + name)
 	}
-	if folded {
-		// Written back as Name ": " Value.
-		end = start
+	key := HeaderOf(name)
+	if !folded {
+		return m.addField(key, start, end, start+n, start+vs, start+ve, l)
 	}
-	return m.addField(HeaderOf(name), start, end, name, value, l)
+	// Written back as Name ": " Value, the value from ext.
+	if err := m.checkFieldCount(key, n, l); err != nil {
+		return err
+	}
+	f := m.push()
+	f.off, f.nameLen, f.key = uint32(start), uint16(n), key
+	m.setValue(f, value)
+	return m.index(key, value)
 }
 
-// addField appends the field key, named name, whose line is
-// src[start:end], and indexes it.
-func (m *Message) addField(key Header, start, end int, name, value string, l *Limits) *ParseError {
+// checkFieldCount refuses a field past MaxHeaders, or with a name too long
+// to be kept, and marks header key present.
+func (m *Message) checkFieldCount(key Header, nameLen int, l *Limits) *ParseError {
 	if len(m.fields) >= l.MaxHeaders {
 		return &ParseError{Reason: "too many header fields"}
 	}
-	m.present |= 1 << key
-	n := len(m.fields)
-	if n < cap(m.fields) {
-		// Field by field, not a whole-struct copy with its write barriers.
-		m.fields = m.fields[:n+1]
-		f := &m.fields[n]
-		f.Name, f.Value, f.Key, f.rawOff, f.rawLen = name, value, key, uint32(start), uint32(end-start)
-	} else {
-		m.fields = append(m.fields, Field{Name: name, Value: value, Key: key, rawOff: uint32(start), rawLen: uint32(end - start)})
+	if nameLen > 0xffff {
+		return &ParseError{Reason: "header field name too long"}
 	}
-	return m.index(key, value)
+	m.present |= 1 << key
+	return nil
+}
+
+// addField appends the field key whose line is src[start:end], its name
+// src[start:nameEnd] and its value src[valStart:valEnd], and indexes it.
+func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int, l *Limits) *ParseError {
+	if err := m.checkFieldCount(key, nameEnd-start, l); err != nil {
+		return err
+	}
+	f := m.push()
+	f.off, f.lineLen, f.valOff, f.valLen = uint32(start), uint32(end-start), uint32(valStart), uint32(valEnd-valStart)
+	f.nameLen, f.key = uint16(nameEnd-start), key
+	return m.index(key, m.src[valStart:valEnd])
 }
 
 // scanPlainField reads the header field line at s[pos:] in one pass when it
@@ -425,7 +445,7 @@ func (m *Message) copiedFieldBad(err *ParseError) bool {
 	if err.conflict || len(m.fields) == 0 {
 		return false
 	}
-	switch m.fields[len(m.fields)-1].Key {
+	switch m.fields[len(m.fields)-1].key {
 	case HeaderVia, HeaderFrom, HeaderTo, HeaderCallID, HeaderCSeq:
 		return true
 	}
