@@ -339,7 +339,8 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 	return a, true, nil
 }
 
-// index parses value as header h into the typed view. Duplicates of the
+// index parses value as header h into the typed view (typedHeaders lists
+// the headers it reads). Duplicates of the
 // single-value fields must agree (RFC 3261 §7.3.1: a conflicting second
 // Content-Length is a framing ambiguity).
 func (m *Message) index(h Header, value string) *ParseError {

@@ -1326,3 +1326,15 @@ func TestFirstElement(t *testing.T) {
 	}
 	walk()
 }
+
+// TestTypedHeaders checks that typedHeaders names exactly the headers index
+// reads: each of them refuses an empty value, every other one takes it.
+func TestTypedHeaders(t *testing.T) {
+	for h := HeaderOther; h < numHeaders; h++ {
+		m := NewRequest("OPTIONS", URI{Scheme: "sip", Host: "example.com"})
+		err := m.index(h, "")
+		if typed := typedHeaders&(1<<h) != 0; typed != (err != nil) {
+			t.Errorf("%v: in typedHeaders %v, index of an empty value gives %v", h, typed, err)
+		}
+	}
+}

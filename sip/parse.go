@@ -371,11 +371,22 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 	if err := m.checkFieldCount(key, nameEnd-start, l); err != nil {
 		return err
 	}
-	f := m.push()
-	f.off, f.lineLen, f.valOff, f.valLen = uint32(start), uint32(end-start), uint32(valStart), uint32(valEnd-valStart)
-	f.nameLen, f.key = uint16(nameEnd-start), key
+	rec := field{off: uint32(start), lineLen: uint32(end - start), valOff: uint32(valStart), valLen: uint32(valEnd - valStart), nameLen: uint16(nameEnd - start), key: key}
+	if n := len(m.fields); n < cap(m.fields) {
+		m.fields = m.fields[:n+1]
+		m.fields[n] = rec
+	} else {
+		m.fields = append(m.fields, rec)
+	}
+	if typedHeaders&(1<<key) == 0 {
+		return nil
+	}
 	return m.index(key, m.src[valStart:valEnd])
 }
+
+// typedHeaders has a bit set for each header that index reads.
+const typedHeaders = 1<<HeaderVia | 1<<HeaderFrom | 1<<HeaderTo | 1<<HeaderCallID | 1<<HeaderCSeq |
+	1<<HeaderMaxForwards | 1<<HeaderContentLength | 1<<HeaderExpires | 1<<HeaderMinExpires | 1<<HeaderFlowTimer
 
 // scanPlainField reads the header field line at s[pos:] in one pass when it
 // is plain: a token name, optional WSP, a colon, and a value without
