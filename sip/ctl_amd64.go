@@ -6,3 +6,9 @@ package sip
 //
 //go:noescape
 func indexCtl(s string) int
+
+// indexQuote returns the index of the first '"' or '\\' of s, or -1: the
+// bytes that end or escape within a quoted-string (ctl_amd64.s).
+//
+//go:noescape
+func indexQuote(s string) int

@@ -73,3 +73,71 @@ bytes:
 byte_found:
 	MOVQ DI, ret+16(FP)
 	RET
+
+// func indexQuote(s string) int
+//
+// The first '"' or '\\' of s, sixteen bytes at a time like indexCtl.
+TEXT ·indexQuote(SB), NOSPLIT, $0-24
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), BX
+	XORQ DI, DI
+	CMPQ BX, $16
+	JB   qbytes
+	MOVQ $0x2222222222222222, AX
+	MOVQ AX, X1
+	PUNPCKLQDQ X1, X1
+	MOVQ $0x5c5c5c5c5c5c5c5c, AX
+	MOVQ AX, X2
+	PUNPCKLQDQ X2, X2
+
+qblock:
+	MOVOU (SI)(DI*1), X0
+	MOVO  X0, X3
+	PCMPEQB X1, X3
+	PCMPEQB X2, X0
+	POR   X0, X3
+	PMOVMSKB X3, AX
+	TESTL AX, AX
+	JNZ  qfound
+	ADDQ $16, DI
+	LEAQ 16(DI), CX
+	CMPQ CX, BX
+	JBE  qblock
+	CMPQ DI, BX
+	JEQ  qnone
+	// The last sixteen bytes; those before DI are known to hold neither.
+	MOVQ BX, DI
+	SUBQ $16, DI
+	MOVOU (SI)(DI*1), X0
+	MOVO  X0, X3
+	PCMPEQB X1, X3
+	PCMPEQB X2, X0
+	POR   X0, X3
+	PMOVMSKB X3, AX
+	TESTL AX, AX
+	JNZ  qfound
+
+qnone:
+	MOVQ $-1, ret+16(FP)
+	RET
+
+qfound:
+	BSFL AX, AX
+	ADDQ DI, AX
+	MOVQ AX, ret+16(FP)
+	RET
+
+qbytes:
+	CMPQ DI, BX
+	JEQ  qnone
+	MOVBLZX (SI)(DI*1), AX
+	CMPB AL, $0x22
+	JEQ  qbyte_found
+	CMPB AL, $0x5c
+	JEQ  qbyte_found
+	INCQ DI
+	JMP  qbytes
+
+qbyte_found:
+	MOVQ DI, ret+16(FP)
+	RET

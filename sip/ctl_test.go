@@ -7,45 +7,57 @@ import (
 
 func isCtl(c byte) bool { return c < 0x20 || c == 0x7f }
 
-// TestIndexCtl compares indexCtl (the assembly on amd64) and
-// indexCtlGeneric with a byte loop: every byte value at every position of
-// strings of every length up to three blocks, on several fillers, with a
-// second control character after the first.
-func TestIndexCtl(t *testing.T) {
+// byteSearches are the sixteen-bytes-at-a-time searches (assembly on
+// amd64), each with its portable form and the bytes it looks for.
+var byteSearches = []struct {
+	name          string
+	fast, generic func(string) int
+	match         func(byte) bool
+}{
+	{"indexCtl", indexCtl, indexCtlGeneric, isCtl},
+	{"indexQuote", indexQuote, indexQuoteGeneric, func(c byte) bool { return c == '"' || c == '\\' }},
+}
+
+// TestByteSearches compares each search and its portable form with a byte
+// loop: every byte value at every position of strings of every length up
+// to three blocks, on several fillers, with a second match after the
+// first and one just past the end of the string.
+func TestByteSearches(t *testing.T) {
 	buf := make([]byte, 64)
-	for n := 0; n <= 48; n++ {
-		for pos := 0; pos < n; pos++ {
-			for c := 0; c < 256; c++ {
-				for _, fill := range []byte{'a', 0x80, 0xff, 0x7e, 0x20, 0x9f} {
-					for i := range buf {
-						buf[i] = fill
-					}
-					buf[pos] = byte(c)
-					if pos+3 < n {
-						buf[pos+3] = '\n'
-					}
-					// A control character just past the string must not be seen.
-					buf[n] = '\r'
-					s := string(buf[:n])
-					want := -1
-					for i := 0; i < n; i++ {
-						if isCtl(s[i]) {
-							want = i
-							break
+	for _, bs := range byteSearches {
+		for n := 0; n <= 48; n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := 0; c < 256; c++ {
+					for _, fill := range []byte{'a', 0x80, 0xff, 0x7e, 0x20, 0x9f, 0x21} {
+						for i := range buf {
+							buf[i] = fill
 						}
-					}
-					if got := indexCtl(s); got != want {
-						t.Fatalf("indexCtl(%q) = %d, want %d", s, got, want)
-					}
-					if got := indexCtlGeneric(s); got != want {
-						t.Fatalf("indexCtlGeneric(%q) = %d, want %d", s, got, want)
+						buf[pos] = byte(c)
+						if pos+3 < n {
+							buf[pos+3] = '\n'
+						}
+						buf[n] = '"'
+						s := string(buf[:n])
+						want := -1
+						for i := 0; i < n; i++ {
+							if bs.match(s[i]) {
+								want = i
+								break
+							}
+						}
+						if got := bs.fast(s); got != want {
+							t.Fatalf("%s(%q) = %d, want %d", bs.name, s, got, want)
+						}
+						if got := bs.generic(s); got != want {
+							t.Fatalf("%s generic (%q) = %d, want %d", bs.name, s, got, want)
+						}
 					}
 				}
 			}
 		}
-	}
-	if got := indexCtl(""); got != -1 {
-		t.Fatalf("indexCtl(\"\") = %d", got)
+		if got := bs.fast(""); got != -1 {
+			t.Fatalf("%s(\"\") = %d", bs.name, got)
+		}
 	}
 }
 
@@ -102,6 +114,48 @@ func TestQuotedEnd(t *testing.T) {
 		}
 		for _, c := range []byte{'"', '\\', 'a'} {
 			b = append(b, c)
+			gen()
+			b = b[:len(b)-1]
+		}
+	}
+	gen()
+}
+
+// TestParamsGet compares Get, which looks for the name in place, with a
+// walk of nextParam on every string of up to six bytes over the
+// characters that matter to parameters, for names good and odd.
+func TestParamsGet(t *testing.T) {
+	walk := func(s, name string) (string, bool) {
+		for i := 0; i < len(s); {
+			n, v, _, next, ok := nextParam(s, i)
+			if !ok {
+				return "", false
+			}
+			if equalFoldASCII(n, name) {
+				return stripQuotes(v), true
+			}
+			i = next
+		}
+		return "", false
+	}
+	names := []string{"a", "A", "ab", "a=b", "", "b", ";", "a b", `"a"`, "a;", "aa"}
+	const alphabet = ";= \"aAb"
+	b := make([]byte, 0, 6)
+	var gen func()
+	gen = func() {
+		s := string(b)
+		for _, name := range names {
+			v, ok := Params(s).Get(name)
+			wv, wok := walk(s, name)
+			if v != wv || ok != wok {
+				t.Fatalf("Params(%q).Get(%q) = %q, %v; the walk gives %q, %v", s, name, v, ok, wv, wok)
+			}
+		}
+		if len(b) == cap(b) {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			b = append(b, alphabet[i])
 			gen()
 			b = b[:len(b)-1]
 		}

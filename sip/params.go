@@ -11,12 +11,28 @@ type Params string
 // parameter without a value (";lr") gives "", true.
 func (p Params) Get(name string) (string, bool) {
 	s := string(p)
+	// A name that nextParam could not return is compared only by the
+	// general walk below; any other is looked for in place, so that only
+	// the parameters before it are read whole.
+	inPlace := name != ""
+	for k := 0; k < len(name) && inPlace; k++ {
+		inPlace = charClass[name[k]]&cNameStop == 0
+	}
 	for i := 0; i < len(s); {
+		if inPlace {
+			j := skipLWS(s, i)
+			if j < len(s) && s[j] == ';' {
+				j = skipLWS(s, j+1)
+				if e := j + len(name); e <= len(s) && (e == len(s) || charClass[s[e]]&cNameStop != 0) && equalFoldASCII(s[j:e], name) {
+					return paramValue(s, e)
+				}
+			}
+		}
 		n, v, _, next, ok := nextParam(s, i)
 		if !ok {
 			return "", false
 		}
-		if equalFoldASCII(n, name) {
+		if !inPlace && equalFoldASCII(n, name) {
 			return stripQuotes(v), true
 		}
 		i = next
@@ -24,10 +40,35 @@ func (p Params) Get(name string) (string, bool) {
 	return "", false
 }
 
+// paramValue reads what follows a parameter name that ends at s[i] as
+// nextParam would, and returns it as Get does.
+func paramValue(s string, i int) (string, bool) {
+	i = skipLWS(s, i)
+	if i >= len(s) || s[i] != '=' {
+		return "", true
+	}
+	i = skipLWS(s, i+1)
+	start := i
+	if i < len(s) && s[i] == '"' {
+		e := quotedEnd(s, i)
+		if e < 0 {
+			return "", false
+		}
+		return s[start+1 : e-1], true
+	}
+	for i < len(s) && charClass[s[i]]&cValueStop == 0 {
+		i++
+	}
+	return stripQuotes(s[start:i]), true
+}
+
 // equalFoldASCII compares a and b ignoring the case of ASCII letters.
 func equalFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if a == b {
+		return true
 	}
 	for i := 0; i < len(a); i++ {
 		if x, y := a[i], b[i]; x != y && lowerASCII(x) != lowerASCII(y) {

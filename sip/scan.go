@@ -1,9 +1,6 @@
 package sip
 
-import (
-	"math/bits"
-	"strings"
-)
+import "strings"
 
 // Character classes of RFC 3261 §25.1, as bits of charClass.
 const (
@@ -141,20 +138,12 @@ func parseUint(s string, max uint64) (uint64, bool) {
 // quotedEnd returns the index just past the quoted-string that starts at
 // s[i] == '"', or -1 when it is not terminated.
 func quotedEnd(s string, i int) int {
-	// Eight bytes at a time to the first quote or backslash; only a
-	// backslash needs the walk below.
-	const quotes, backslashes = '"' * ones, '\\' * ones
+	// Straight to the first quote or backslash; only a backslash needs the
+	// walk below.
 	j := i + 1
-	for ; j+8 <= len(s); j += 8 {
-		w := load64(s, j)
-		if m := zeroBytes(w^quotes) | zeroBytes(w^backslashes); m != 0 {
-			j += bits.TrailingZeros64(m) / 8
-			break
-		}
-	}
-	for ; j < len(s) && s[j] != '"' && s[j] != '\\'; j++ {
-	}
-	if j < len(s) && s[j] == '"' {
+	if k := indexQuote(s[j:]); k < 0 {
+		return -1
+	} else if j += k; s[j] == '"' {
 		return j + 1
 	}
 	for k := j; k < len(s); k++ {
