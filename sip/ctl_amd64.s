@@ -1,5 +1,21 @@
 #include "textflag.h"
 
+// Sixteen copies of 0x1f (the largest control character below SP) and of
+// 0x7f (DEL), for indexCtl.
+DATA ctlLimits<>+0(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA ctlLimits<>+8(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA ctlLimits<>+16(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA ctlLimits<>+24(SB)/8, $0x7f7f7f7f7f7f7f7f
+GLOBL ctlLimits<>(SB), RODATA|NOPTR, $32
+
+// Sixteen copies of the quote (0x22) and of the backslash (0x5c), for
+// indexQuote.
+DATA quoteBytes<>+0(SB)/8, $0x2222222222222222
+DATA quoteBytes<>+8(SB)/8, $0x2222222222222222
+DATA quoteBytes<>+16(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA quoteBytes<>+24(SB)/8, $0x5c5c5c5c5c5c5c5c
+GLOBL quoteBytes<>(SB), RODATA|NOPTR, $32
+
 // func indexCtl(s string) int
 //
 // Sixteen bytes at a time (SSE2, part of every amd64): a byte b is flagged
@@ -13,12 +29,8 @@ TEXT ·indexCtl(SB), NOSPLIT, $0-24
 	XORQ DI, DI
 	CMPQ BX, $16
 	JB   bytes
-	MOVQ $0x1f1f1f1f1f1f1f1f, AX
-	MOVQ AX, X1
-	PUNPCKLQDQ X1, X1
-	MOVQ $0x7f7f7f7f7f7f7f7f, AX
-	MOVQ AX, X2
-	PUNPCKLQDQ X2, X2
+	MOVOU ctlLimits<>+0(SB), X1
+	MOVOU ctlLimits<>+16(SB), X2
 
 block:
 	MOVOU (SI)(DI*1), X0
@@ -83,12 +95,8 @@ TEXT ·indexQuote(SB), NOSPLIT, $0-24
 	XORQ DI, DI
 	CMPQ BX, $16
 	JB   qbytes
-	MOVQ $0x2222222222222222, AX
-	MOVQ AX, X1
-	PUNPCKLQDQ X1, X1
-	MOVQ $0x5c5c5c5c5c5c5c5c, AX
-	MOVQ AX, X2
-	PUNPCKLQDQ X2, X2
+	MOVOU quoteBytes<>+0(SB), X1
+	MOVOU quoteBytes<>+16(SB), X2
 
 qblock:
 	MOVOU (SI)(DI*1), X0
