@@ -94,6 +94,8 @@ func ParseAddr(s string) (Addr, error) {
 	return a, nil
 }
 
+// parseAddr parses s into a, which must be the zero Addr (every caller
+// passes a fresh one, so no time goes on clearing it).
 func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 	return parseAddrNotes(s, a, l, nil)
 }
@@ -101,7 +103,6 @@ func parseAddr(s string, a *Addr, l *Limits) *ParseError {
 // parseAddrNotes is parseAddr that also takes notes of the header
 // parameters (see paramNotes).
 func parseAddrNotes(s string, a *Addr, l *Limits, notes *paramNotes) *ParseError {
-	*a = Addr{}
 	s = trimLWS(s)
 	if s == "" {
 		return errBad("empty address")

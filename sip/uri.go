@@ -79,8 +79,9 @@ func (u *URI) HostPort() string {
 	return u.Host + ":" + strconv.Itoa(u.Port)
 }
 
+// parseURI parses s into u, which must be the zero URI (every caller
+// passes a fresh one).
 func parseURI(s string, u *URI, l *Limits) *ParseError {
-	*u = URI{}
 	if len(s) > l.MaxURILength {
 		return &ParseError{Status: 414, Reason: "URI too long"}
 	}

@@ -78,9 +78,9 @@ func ParseVia(s string) (Via, error) {
 	return v, nil
 }
 
-// parseVia parses sent-protocol LWS sent-by *( SEMI via-params ).
+// parseVia parses sent-protocol LWS sent-by *( SEMI via-params ) into v,
+// which must be the zero Via (every caller passes a fresh one).
 func parseVia(s string, v *Via, l *Limits) *ParseError {
-	*v = Via{}
 	s = trimLWS(s)
 	var tok [3]string
 	i, k0 := 0, 0
