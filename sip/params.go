@@ -289,16 +289,16 @@ func checkParams(p string, max int, notes *paramNotes) *ParseError {
 		if notes != nil {
 			v := p[start:i]
 			switch {
-			case len(name) == 6 && !seenBranch && equalFoldASCII(name, "branch"):
+			case len(name) == 6 && !seenBranch && (name == "branch" || equalFoldASCII(name, "branch")):
 				seenBranch, notes.branch = true, stripQuotes(v)
-			case len(name) == 3 && !notes.hasTag && equalFoldASCII(name, "tag"):
+			case len(name) == 3 && !notes.hasTag && (name == "tag" || equalFoldASCII(name, "tag")):
 				notes.hasTag, notes.tag = true, stripQuotes(v)
 			case !via:
 			case len(name) == 3 && equalFoldASCII(name, "ttl"):
 				if _, ok := parseUint(v, 255); !ok {
 					return errBad("malformed Via ttl")
 				}
-			case len(name) == 5 && equalFoldASCII(name, "rport"):
+			case len(name) == 5 && (name == "rport" || equalFoldASCII(name, "rport")):
 				port, ok := parseUint(v, 65535)
 				if hasV && !ok {
 					return errBad("malformed Via rport")

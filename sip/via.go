@@ -192,13 +192,16 @@ type CSeq struct {
 
 func parseCSeq(s string) (CSeq, *ParseError) {
 	s = trimLWS(s)
+	// RFC 3261 §8.1.1.5: the sequence number is below 2**31; its digits
+	// are read and added up in one pass.
 	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
+	var n uint64
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		if n = n*10 + uint64(s[i]-'0'); n > 1<<31-1 {
+			return CSeq{}, errBad("malformed CSeq")
+		}
 	}
-	// RFC 3261 §8.1.1.5: the sequence number is below 2**31.
-	n, ok := parseUint(s[:i], 1<<31-1)
-	if !ok || i == len(s) || !isLWSByte(s[i]) {
+	if i == 0 || i > 20 || i == len(s) || !isLWSByte(s[i]) {
 		return CSeq{}, errBad("malformed CSeq")
 	}
 	m := trimLWS(s[i:])
