@@ -371,13 +371,18 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 	if err := m.checkFieldCount(key, nameEnd-start, l); err != nil {
 		return err
 	}
-	rec := field{off: uint32(start), lineLen: uint32(end - start), valOff: uint32(valStart), valLen: uint32(valEnd - valStart), nameLen: uint16(nameEnd - start), key: key}
-	if n := len(m.fields); n < cap(m.fields) {
+	// Member by member into the slot: a record built aside and copied
+	// whole is read back with one wide load from several narrow stores,
+	// which the processor cannot forward.
+	n := len(m.fields)
+	if n < cap(m.fields) {
 		m.fields = m.fields[:n+1]
-		m.fields[n] = rec
 	} else {
-		m.fields = append(m.fields, rec)
+		m.fields = append(m.fields, field{})
 	}
+	f := &m.fields[n]
+	f.off, f.lineLen, f.valOff, f.valLen = uint32(start), uint32(end-start), uint32(valStart), uint32(valEnd-valStart)
+	f.nameLen, f.key, f.flags = uint16(nameEnd-start), key, 0
 	if typedHeaders&(1<<key) == 0 {
 		return nil
 	}
