@@ -319,7 +319,7 @@ func (m *Message) RecordRoutes() iter.Seq2[Addr, error] { return m.Addrs(HeaderR
 func (m *Message) Paths() iter.Seq2[Addr, error] { return m.Addrs(HeaderPath) }
 
 // FirstAddr returns the first address of header h and whether there is one.
-func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
+func (m *Message) FirstAddr(h Header) (a Addr, ok bool, err error) {
 	i := m.first(h)
 	if i < 0 {
 		return Addr{}, false, nil
@@ -332,7 +332,8 @@ func (m *Message) FirstAddr(h Header) (Addr, bool, error) {
 		}
 		v = first
 	}
-	var a Addr
+	// Parsed in place: a local returned as a copy would be read back wide
+	// right after its narrow stores, which stalls.
 	if err := parseAddr(v, &a, m.limits()); err != nil {
 		return Addr{}, false, err
 	}
@@ -364,12 +365,13 @@ func (m *Message) index(h Header, value string) *ParseError {
 		if m.via.Transport != "" {
 			return nil
 		}
-		// Into a local first: a half-parsed top Via must not look valid.
-		var v Via
-		if err := parseVia(first, &v, l); err != nil {
+		// Straight into m.via (a local copied in would be read back wide
+		// right after its narrow stores, which stalls); a half-parsed top
+		// Via must not look valid, so a failure clears it.
+		if err := parseVia(first, &m.via, l); err != nil {
+			m.via = Via{}
 			return err
 		}
-		m.via = v
 		return nil
 	case HeaderFrom, HeaderTo:
 		tag, prev := &m.fromTag, &m.fromVal
