@@ -183,6 +183,12 @@ func parseAddrNotes(s string, a *Addr, l *Limits, notes *paramNotes) *ParseError
 func scanQuoted(s string) (int, bool) {
 	ok := true
 	for i := 1; i < len(s); i++ {
+		for i < len(s) && charClass[s[i]]&cQuoted != 0 {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"':

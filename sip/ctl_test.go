@@ -162,3 +162,47 @@ func TestParamsGet(t *testing.T) {
 	}
 	gen()
 }
+
+// TestScanQuoted compares scanQuoted, which passes plain bytes in a tight
+// loop, with a byte-by-byte reading on every string of up to eight bytes
+// over the bytes that matter inside a quoted-string.
+func TestScanQuoted(t *testing.T) {
+	walk := func(s string) (int, bool) {
+		ok := true
+		for i := 1; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == '"':
+				return i + 1, ok
+			case c == '\\':
+				i++
+				if i < len(s) && (s[i] == '\r' || s[i] == '\n') {
+					ok = false
+				}
+			case c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f:
+				ok = false
+			}
+		}
+		return -1, false
+	}
+	const alphabet = "\"\\a\t\r\x01\x7f\xc3 "
+	b := []byte{'"'}
+	var gen func()
+	gen = func() {
+		s := string(b)
+		e, ok := scanQuoted(s)
+		we, wok := walk(s)
+		if e != we || ok != wok {
+			t.Fatalf("scanQuoted(%q) = %d, %v; want %d, %v", s, e, ok, we, wok)
+		}
+		if len(b) == 8 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			b = append(b, alphabet[i])
+			gen()
+			b = b[:len(b)-1]
+		}
+	}
+	gen()
+}

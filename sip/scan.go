@@ -17,6 +17,7 @@ const (
 	cNameStop  // ends a parameter name: "=", ";" or LWS
 	cValueStop // ends an unquoted parameter value: ";" or LWS
 	cAlnum
+	cQuoted // needs no second look inside a quoted-string: printable but '"' and '\\', or not ASCII
 )
 
 // charClass is written once at package initialisation and only read after.
@@ -41,6 +42,11 @@ var charClass = func() (t [256]uint16) {
 	set(" \t\r\n", cLWS|cNameStop|cValueStop)
 	set("=;", cNameStop)
 	set(";", cValueStop)
+	for c := 0x20; c < 0x100; c++ {
+		if c != '"' && c != '\\' && c != 0x7f {
+			t[c] |= cQuoted
+		}
+	}
 	return t
 }()
 
