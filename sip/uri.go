@@ -134,13 +134,19 @@ func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 		userinfo := s[:at]
 		s = s[at+1:]
 		colon := -1
+		class := uint16(cUnreserved | cUser)
 		for i := 0; i < len(userinfo); i++ {
-			c := userinfo[i]
-			switch {
-			case charClass[c]&(cUnreserved|cUser) != 0 && colon < 0,
-				charClass[c]&(cUnreserved|cPassword) != 0 && colon >= 0:
+			// A run of plain user (then password) characters, then the
+			// byte that ends it.
+			for i < len(userinfo) && charClass[userinfo[i]]&class != 0 {
+				i++
+			}
+			if i == len(userinfo) {
+				break
+			}
+			switch c := userinfo[i]; {
 			case c == ':' && colon < 0:
-				colon = i
+				colon, class = i, cUnreserved|cPassword
 			case c == '%' && i+2 < len(userinfo) && isHex(userinfo[i+1]) && isHex(userinfo[i+2]):
 				i += 2
 			default:
