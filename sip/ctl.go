@@ -18,24 +18,31 @@ func indexCtlGeneric(s string) int {
 	return -1
 }
 
-// indexQuoteGeneric is indexQuote for any architecture, eight bytes at a
-// time.
-func indexQuoteGeneric(s string) int {
-	const quotes, backslashes = '"' * ones, '\\' * ones
+// index3Generic is index3 for any architecture, eight bytes at a time.
+func index3Generic(s string, a, b, c uint64) int {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		w := load64(s, i)
-		if m := zeroBytes(w^quotes) | zeroBytes(w^backslashes); m != 0 {
+		if m := zeroBytes(w^a) | zeroBytes(w^b) | zeroBytes(w^c); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for ; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
+		if x := s[i]; x == byte(a) || x == byte(b) || x == byte(c) {
 			return i
 		}
 	}
 	return -1
 }
+
+// indexQuote returns the index of the first '"' or '\\' of s, or -1: the
+// bytes that end or escape within a quoted-string.
+func indexQuote(s string) int { return index3(s, '"'*ones, '\\'*ones, '\\'*ones) }
+
+// indexListByte returns the index of the first ',', '"' or '<' of s, or
+// -1: where a list element may end, or a quoted string or a bracketed URI
+// (either of which may hold a comma) starts.
+func indexListByte(s string) int { return index3(s, ','*ones, '"'*ones, '<'*ones) }
 
 // ctlMask sets the top bit of each byte of x (little-endian) that is a
 // control character: below 0x20 or 0x7f. No carry crosses a byte, so every

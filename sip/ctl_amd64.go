@@ -7,8 +7,8 @@ package sip
 //go:noescape
 func indexCtl(s string) int
 
-// indexQuote returns the index of the first '"' or '\\' of s, or -1: the
-// bytes that end or escape within a quoted-string (ctl_amd64.s).
+// index3 returns the index of the first byte of s that is the low byte of
+// a, b or c, each given repeated in all eight bytes (ctl_amd64.s).
 //
 //go:noescape
-func indexQuote(s string) int
+func index3(s string, a, b, c uint64) int

@@ -8,14 +8,6 @@ DATA ctlLimits<>+16(SB)/8, $0x7f7f7f7f7f7f7f7f
 DATA ctlLimits<>+24(SB)/8, $0x7f7f7f7f7f7f7f7f
 GLOBL ctlLimits<>(SB), RODATA|NOPTR, $32
 
-// Sixteen copies of the quote (0x22) and of the backslash (0x5c), for
-// indexQuote.
-DATA quoteBytes<>+0(SB)/8, $0x2222222222222222
-DATA quoteBytes<>+8(SB)/8, $0x2222222222222222
-DATA quoteBytes<>+16(SB)/8, $0x5c5c5c5c5c5c5c5c
-DATA quoteBytes<>+24(SB)/8, $0x5c5c5c5c5c5c5c5c
-GLOBL quoteBytes<>(SB), RODATA|NOPTR, $32
-
 // func indexCtl(s string) int
 //
 // Sixteen bytes at a time (SSE2, part of every amd64): a byte b is flagged
@@ -86,66 +78,84 @@ byte_found:
 	MOVQ DI, ret+16(FP)
 	RET
 
-// func indexQuote(s string) int
+// func index3(s string, a, b, c uint64) int
 //
-// The first '"' or '\\' of s, sixteen bytes at a time like indexCtl.
-TEXT ·indexQuote(SB), NOSPLIT, $0-24
+// The first byte of s equal to the low byte of a, b or c (each given
+// repeated in all eight bytes), sixteen bytes at a time like indexCtl.
+TEXT ·index3(SB), NOSPLIT, $0-48
 	MOVQ s_base+0(FP), SI
 	MOVQ s_len+8(FP), BX
 	XORQ DI, DI
+	MOVQ a+16(FP), X1
+	MOVQ b+24(FP), X2
+	MOVQ c+32(FP), X4
 	CMPQ BX, $16
-	JB   qbytes
-	MOVOU quoteBytes<>+0(SB), X1
-	MOVOU quoteBytes<>+16(SB), X2
+	JB   tbytes
+	PUNPCKLQDQ X1, X1
+	PUNPCKLQDQ X2, X2
+	PUNPCKLQDQ X4, X4
 
-qblock:
+tblock:
 	MOVOU (SI)(DI*1), X0
 	MOVO  X0, X3
+	MOVO  X0, X5
 	PCMPEQB X1, X3
 	PCMPEQB X2, X0
+	PCMPEQB X4, X5
 	POR   X0, X3
+	POR   X5, X3
 	PMOVMSKB X3, AX
 	TESTL AX, AX
-	JNZ  qfound
+	JNZ  tfound
 	ADDQ $16, DI
 	LEAQ 16(DI), CX
 	CMPQ CX, BX
-	JBE  qblock
+	JBE  tblock
 	CMPQ DI, BX
-	JEQ  qnone
-	// The last sixteen bytes; those before DI are known to hold neither.
+	JEQ  tnone
+	// The last sixteen bytes; those before DI are known to hold none.
 	MOVQ BX, DI
 	SUBQ $16, DI
 	MOVOU (SI)(DI*1), X0
 	MOVO  X0, X3
+	MOVO  X0, X5
 	PCMPEQB X1, X3
 	PCMPEQB X2, X0
+	PCMPEQB X4, X5
 	POR   X0, X3
+	POR   X5, X3
 	PMOVMSKB X3, AX
 	TESTL AX, AX
-	JNZ  qfound
+	JNZ  tfound
 
-qnone:
-	MOVQ $-1, ret+16(FP)
+tnone:
+	MOVQ $-1, ret+40(FP)
 	RET
 
-qfound:
+tfound:
 	BSFL AX, AX
 	ADDQ DI, AX
-	MOVQ AX, ret+16(FP)
+	MOVQ AX, ret+40(FP)
 	RET
 
-qbytes:
-	CMPQ DI, BX
-	JEQ  qnone
-	MOVBLZX (SI)(DI*1), AX
-	CMPB AL, $0x22
-	JEQ  qbyte_found
-	CMPB AL, $0x5c
-	JEQ  qbyte_found
-	INCQ DI
-	JMP  qbytes
+tbytes:
+	MOVQ a+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ c+32(FP), R10
 
-qbyte_found:
-	MOVQ DI, ret+16(FP)
+tnext:
+	CMPQ DI, BX
+	JEQ  tnone
+	MOVBLZX (SI)(DI*1), AX
+	CMPB AL, R8B
+	JEQ  tbyte_found
+	CMPB AL, R9B
+	JEQ  tbyte_found
+	CMPB AL, R10B
+	JEQ  tbyte_found
+	INCQ DI
+	JMP  tnext
+
+tbyte_found:
+	MOVQ DI, ret+40(FP)
 	RET

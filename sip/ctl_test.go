@@ -15,7 +15,8 @@ var byteSearches = []struct {
 	match         func(byte) bool
 }{
 	{"indexCtl", indexCtl, indexCtlGeneric, isCtl},
-	{"indexQuote", indexQuote, indexQuoteGeneric, func(c byte) bool { return c == '"' || c == '\\' }},
+	{"indexQuote", indexQuote, func(s string) int { return index3Generic(s, '"'*ones, '\\'*ones, '\\'*ones) }, func(c byte) bool { return c == '"' || c == '\\' }},
+	{"indexListByte", indexListByte, func(s string) int { return index3Generic(s, ','*ones, '"'*ones, '<'*ones) }, func(c byte) bool { return c == ',' || c == '"' || c == '<' }},
 }
 
 // TestByteSearches compares each search and its portable form with a byte

@@ -167,16 +167,19 @@ func quotedEnd(s string, i int) int {
 // quoted strings and angle brackets, or len(s); -1 when a quote or bracket
 // is left open.
 func nextComma(s string) int {
-	c := strings.IndexByte(s, ',')
-	if c < 0 {
+	k := indexListByte(s)
+	switch {
+	case k < 0:
+		return len(s)
+	case s[k] == ',':
+		// A comma with no quote or bracket before it is the separator.
+		return k
+	case strings.IndexByte(s[k:], ',') < 0:
 		// One element; its own parser checks its quotes and brackets.
 		return len(s)
 	}
-	// A comma with no quote or bracket before it is the separator.
-	if strings.IndexByte(s[:c], '"') < 0 && strings.IndexByte(s[:c], '<') < 0 {
-		return c
-	}
-	for i := 0; i < len(s); i++ {
+	// The bytes before k hold none of the three.
+	for i := k; i < len(s); i++ {
 		switch s[i] {
 		case ',':
 			return i
