@@ -251,7 +251,7 @@ func (m *Message) parseStartLine(line string, l *Limits) *ParseError {
 		return errBad("malformed method")
 	}
 	uri := line[sp1+1 : sp2]
-	if uri == "" || strings.IndexByte(uri, ' ') >= 0 || strings.IndexByte(uri, '\t') >= 0 {
+	if uri == "" || index3(uri, ' '*ones, '\t'*ones, '\t'*ones) >= 0 {
 		return errBad("malformed Request-URI")
 	}
 	if err := parseURI(uri, &m.RequestURI, l); err != nil {
