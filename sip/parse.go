@@ -361,7 +361,7 @@ func (m *Message) checkFieldCount(key Header, nameLen int, l *Limits) *ParseErro
 	if nameLen > 0xffff {
 		return &ParseError{Reason: "header field name too long"}
 	}
-	m.present |= 1 << key
+	m.present |= 1 << (key & 63)
 	return nil
 }
 
@@ -383,7 +383,7 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 	f := &m.fields[n]
 	f.off, f.lineLen, f.valOff, f.valLen = uint32(start), uint32(end-start), uint32(valStart), uint32(valEnd-valStart)
 	f.nameLen, f.key, f.flags = uint16(nameEnd-start), key, 0
-	if typedHeaders&(1<<key) == 0 {
+	if typedHeaders&(1<<(key&63)) == 0 {
 		return nil
 	}
 	return m.index(key, m.src[valStart:valEnd])
