@@ -44,6 +44,50 @@ func indexQuote(s string) int { return index3(s, '"'*ones, '\\'*ones, '\\'*ones)
 // (either of which may hold a comma) starts.
 func indexListByte(s string) int { return index3(s, ','*ones, '"'*ones, '<'*ones) }
 
+// maxLineEnds is how many header lines one lineEnds call reports.
+const maxLineEnds = 64
+
+// Why lineEnds stopped.
+const (
+	lineEndsInput = iota // s ended; stop is len(s)
+	lineEndsEmpty        // an empty line ends the header fields; stop is its LF
+	lineEndsOdd          // a control character other than HTAB, or a CR not before LF, at stop
+	lineEndsFull         // ends is full; stop is where the next line starts
+)
+
+// lineEndsGeneric is lineEnds for any architecture. s starts at a header
+// line; the index of each line's LF goes to ends until s ends, an empty
+// line ("\n" or "\r\n") ends the header fields, a control character
+// other than HTAB or a CR not followed by LF turns up, or ends is full. n
+// is how many lines it recorded; stop and kind say where and why it
+// stopped (see the lineEnds constants). Every recorded line holds no
+// control character but HTAB and the CR of its CRLF.
+func lineEndsGeneric(s string, ends *[maxLineEnds]uint32) (n, stop, kind int) {
+	lineStart := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x20 && c != 0x7f, c == '\t':
+		case c == '\r':
+			if i+1 >= len(s) || s[i+1] != '\n' {
+				return n, i, lineEndsOdd
+			}
+		case c == '\n':
+			if i == lineStart || i == lineStart+1 && s[lineStart] == '\r' {
+				return n, i, lineEndsEmpty
+			}
+			ends[n] = uint32(i)
+			n++
+			lineStart = i + 1
+			if n == maxLineEnds {
+				return n, lineStart, lineEndsFull
+			}
+		default:
+			return n, i, lineEndsOdd
+		}
+	}
+	return n, len(s), lineEndsInput
+}
+
 // ctlMask sets the top bit of each byte of x (little-endian) that is a
 // control character: below 0x20 or 0x7f. No carry crosses a byte, so every
 // flag is exact and the lowest one marks the first control character.

@@ -12,3 +12,9 @@ func indexCtl(s string) int
 //
 //go:noescape
 func index3(s string, a, b, c uint64) int
+
+// lineEnds finds the header lines of s (ctl_amd64.s; lineEndsGeneric
+// says what it does).
+//
+//go:noescape
+func lineEnds(s string, ends *[maxLineEnds]uint32) (n, stop, kind int)

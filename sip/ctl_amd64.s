@@ -1,3 +1,4 @@
+#include "go_asm.h"
 #include "textflag.h"
 
 // Sixteen copies of 0x1f (the largest control character below SP) and of
@@ -158,4 +159,156 @@ tnext:
 
 tbyte_found:
 	MOVQ DI, ret+40(FP)
+	RET
+
+// func lineEnds(s string, ends *[maxLineEnds]uint32) (n, stop, kind int)
+//
+// The header lines of s, which starts at a line: the index of each line's
+// LF goes to ends, sixteen bytes at a time, until one of (kind):
+//   lineEndsInput  s ended (stop = len(s));
+//   lineEndsEmpty  an empty line ("\n" or "\r\n") ends the header fields
+//                  (stop = the index of its LF; it is not recorded);
+//   lineEndsOdd    a control character other than HTAB, or a CR not
+//                  followed by LF (stop = its index);
+//   lineEndsFull   ends is full (stop = where the next line starts).
+TEXT ·lineEnds(SB), NOSPLIT, $0-48
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), BX
+	MOVQ ends+16(FP), R8
+	XORQ DI, DI          // start of the current block
+	XORQ R9, R9          // lines recorded
+	XORQ R10, R10        // start of the current line
+	MOVOU ctlLimits<>+0(SB), X1
+	MOVOU ctlLimits<>+16(SB), X2
+
+lblock:
+	LEAQ 16(DI), CX
+	CMPQ CX, BX
+	JA   lscalar
+	MOVOU (SI)(DI*1), X0
+	MOVO  X0, X3
+	PMINUB X1, X3
+	PCMPEQB X0, X3
+	PCMPEQB X2, X0
+	POR   X0, X3
+	PMOVMSKB X3, AX
+	TESTL AX, AX
+	JZ   lnextblock
+
+lbits:
+	BSFL AX, CX
+	LEAQ (DI)(CX*1), DX  // the control character's index
+	MOVBLZX (SI)(DX*1), R11
+	CMPB R11B, $0x0a
+	JEQ  lnewline
+	CMPB R11B, $0x09
+	JEQ  lclear
+	CMPB R11B, $0x0d
+	JNE  lodd
+	LEAQ 1(DX), R12
+	CMPQ R12, BX
+	JAE  lodd
+	MOVBLZX (SI)(R12*1), R11
+	CMPB R11B, $0x0a
+	JNE  lodd
+
+lclear:
+	LEAL -1(AX), CX
+	ANDL CX, AX
+	JNZ  lbits
+
+lnextblock:
+	ADDQ $16, DI
+	JMP  lblock
+
+lnewline:
+	// An empty line: LF at the line's start, or CR LF there.
+	CMPQ DX, R10
+	JEQ  lempty
+	LEAQ 1(R10), R12
+	CMPQ DX, R12
+	JNE  lrecord
+	MOVBLZX (SI)(R10*1), R11
+	CMPB R11B, $0x0d
+	JEQ  lempty
+
+lrecord:
+	MOVL DX, (R8)(R9*4)
+	INCQ R9
+	LEAQ 1(DX), R10
+	CMPQ R9, $const_maxLineEnds
+	JEQ  lfull
+	JMP  lclear
+
+lscalar:
+	// Fewer than sixteen bytes left: one at a time, the same rules.
+	CMPQ DI, BX
+	JAE  linput
+	MOVBLZX (SI)(DI*1), R11
+	CMPB R11B, $0x20
+	JAE  lscalar_high
+	MOVQ DI, DX
+	CMPB R11B, $0x0a
+	JEQ  lscalar_newline
+	CMPB R11B, $0x09
+	JEQ  lscalar_next
+	CMPB R11B, $0x0d
+	JNE  lodd
+	LEAQ 1(DI), R12
+	CMPQ R12, BX
+	JAE  lodd
+	MOVBLZX (SI)(R12*1), R11
+	CMPB R11B, $0x0a
+	JNE  lodd
+	JMP  lscalar_next
+
+lscalar_high:
+	CMPB R11B, $0x7f
+	JNE  lscalar_next
+	MOVQ DI, DX
+	JMP  lodd
+
+lscalar_newline:
+	CMPQ DX, R10
+	JEQ  lempty
+	LEAQ 1(R10), R12
+	CMPQ DX, R12
+	JNE  lscalar_record
+	MOVBLZX (SI)(R10*1), R11
+	CMPB R11B, $0x0d
+	JEQ  lempty
+
+lscalar_record:
+	MOVL DX, (R8)(R9*4)
+	INCQ R9
+	LEAQ 1(DX), R10
+	CMPQ R9, $const_maxLineEnds
+	JEQ  lfull
+
+lscalar_next:
+	INCQ DI
+	JMP  lscalar
+
+linput:
+	MOVQ R9, n+24(FP)
+	MOVQ BX, stop+32(FP)
+	MOVQ $const_lineEndsInput, kind+40(FP)
+	RET
+
+lempty:
+	MOVQ R9, n+24(FP)
+	MOVQ DX, stop+32(FP)
+	MOVQ $const_lineEndsEmpty, kind+40(FP)
+	RET
+
+lodd:
+	MOVQ R9, n+24(FP)
+	MOVQ DX, stop+32(FP)
+	MOVQ $const_lineEndsOdd, kind+40(FP)
+	RET
+
+lfull:
+	MOVQ R9, n+24(FP)
+	MOVQ R10, stop+32(FP)
+	MOVQ $const_lineEndsFull, kind+40(FP)
 	RET

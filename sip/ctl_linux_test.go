@@ -42,4 +42,20 @@ func TestByteSearchesPageEnd(t *testing.T) {
 			}
 		}
 	}
+	// lineEnds reads up to the end as well, in blocks and byte by byte.
+	for n := 0; n <= 40; n++ {
+		b := mem[page-n : page]
+		for i := range b {
+			b[i] = 'a'
+			if i%5 == 4 {
+				b[i] = '\n'
+			}
+		}
+		var ends [maxLineEnds]uint32
+		var want [maxLineEnds]uint32
+		gn, gstop, gkind := lineEndsGeneric(unsafeString(b), &want)
+		if n2, stop, kind := lineEnds(unsafeString(b), &ends); n2 != gn || stop != gstop || kind != gkind {
+			t.Fatalf("lineEnds, len %d: %d %d %d, want %d %d %d", n, n2, stop, kind, gn, gstop, gkind)
+		}
+	}
 }

@@ -2,6 +2,9 @@ package sip
 
 import (
 	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -206,4 +209,55 @@ func TestScanQuoted(t *testing.T) {
 		}
 	}
 	gen()
+}
+
+// TestLineEnds compares lineEnds with lineEndsGeneric (the same on other
+// architectures) and with what they promise: every string of up to six
+// bytes over the bytes that matter, pseudo-random longer ones that cross
+// many sixteen-byte blocks, and a message with more lines than fit.
+func TestLineEnds(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		var a, b [maxLineEnds]uint32
+		n, stop, kind := lineEnds(s, &a)
+		gn, gstop, gkind := lineEndsGeneric(s, &b)
+		if n != gn || stop != gstop || kind != gkind || !slices.Equal(a[:n], b[:gn]) {
+			t.Fatalf("lineEnds(%q) = %d %d %d %v; generic %d %d %d %v", s, n, stop, kind, a[:n], gn, gstop, gkind, b[:gn])
+		}
+		// Every recorded line is free of control characters but HTAB and
+		// its CR.
+		start := 0
+		for _, e := range b[:gn] {
+			line := strings.TrimSuffix(s[start:e], "\r")
+			if line == "" || strings.IndexFunc(line, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) >= 0 {
+				t.Fatalf("lineEnds(%q): line %q", s, line)
+			}
+			start = int(e) + 1
+		}
+	}
+	const alphabet = "a \t\r\n\x01\x7f\x80"
+	b := make([]byte, 0, 6)
+	var gen func()
+	gen = func() {
+		check(string(b))
+		if len(b) == cap(b) {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			b = append(b, alphabet[i])
+			gen()
+			b = b[:len(b)-1]
+		}
+	}
+	gen()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const weighted = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:;  \t\r\n\r\n\n\x01\x7f\xc3"
+	for range 200000 {
+		buf := make([]byte, rnd.IntN(120))
+		for i := range buf {
+			buf[i] = weighted[rnd.IntN(len(weighted))]
+		}
+		check(string(buf))
+	}
+	check(strings.Repeat("Via: x\r\n", maxLineEnds+6) + "\r\nbody")
 }

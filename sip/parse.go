@@ -97,70 +97,94 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 		return nil
 	}
 
-	// Header fields: one per line, continuation lines start with WSP.
-	bodyStart := 0
-	fieldStart := -1
-	fieldEnd := 0
-	folded := false
-	for {
-		if fieldStart < 0 && pos < len(s) {
-			// Most lines are one plain field: read it in one pass.
-			if key, nameEnd, valStart, valEnd, lineEnd, nextPos, ok := scanPlainField(s, pos); ok {
-				if lineEnd-pos > l.MaxLineLength {
-					return nil, errBad("header field too long")
+	// Header fields: one per line, continuation lines start with WSP. The
+	// usual lines are found by one scan for line ends and control
+	// characters, each one plain field; a line that is not (the first of a
+	// folded field, one with an odd byte, the last of a datagram without
+	// an empty line) goes the general way, and the scan resumes after it.
+	bodyStart := -1
+	for bodyStart < 0 {
+		var ends [maxLineEnds]uint32
+		n, stop, kind := lineEnds(s[pos:], &ends)
+		base := pos
+		plain := true
+		for _, e := range ends[:n] {
+			nl := base + int(e)
+			if nl+1 < len(s) && isWSP(s[nl+1]) {
+				plain = false // the next line continues this field
+				break
+			}
+			lineEnd := nl
+			if s[lineEnd-1] == '\r' {
+				lineEnd--
+			}
+			key, nameEnd, valStart, ok := plainName(s, pos, lineEnd)
+			if !ok {
+				plain = false
+				break
+			}
+			if lineEnd-pos > l.MaxLineLength {
+				return nil, errBad("header field too long")
+			}
+			valEnd := lineEnd
+			for valEnd > valStart && isWSP(s[valEnd-1]) {
+				valEnd--
+			}
+			if err := m.addField(key, pos, lineEnd, nameEnd, valStart, valEnd, l); err != nil {
+				if fatal := fieldErr(err); fatal != nil {
+					return nil, fatal
 				}
-				if err := m.addField(key, pos, lineEnd, nameEnd, valStart, valEnd, l); err != nil {
-					if fatal := fieldErr(err); fatal != nil {
-						return nil, fatal
-					}
-				}
-				pos = nextPos
+			}
+			pos = nl + 1
+		}
+		if plain {
+			switch kind {
+			case lineEndsFull:
+				continue
+			case lineEndsEmpty:
+				bodyStart = base + stop + 1
 				continue
 			}
 		}
-		lineEnd, nextPos := len(s), len(s)
+
+		// One field the general way: its first line at pos, then its
+		// continuation lines.
 		if pos >= len(s) {
 			if stream {
 				return nil, errBad("missing empty line after header fields")
 			}
 			// A datagram may end right after its last field: as if the
 			// empty line came there.
-			lineEnd = pos
-		} else if nl := strings.IndexByte(s[pos:], '\n'); nl >= 0 {
-			lineEnd, nextPos = pos+nl, pos+nl+1
+			bodyStart = len(s)
+			continue
 		}
-		if lineEnd > pos && s[lineEnd-1] == '\r' {
-			lineEnd--
+		lineEnd, next := lineAt(s, pos)
+		if lineEnd == pos {
+			// The empty line: the body follows.
+			bodyStart = next
+			continue
 		}
-		if lineEnd > pos && isWSP(s[pos]) {
-			if fieldStart < 0 {
-				return nil, errBad("continuation line before first header field")
+		if isWSP(s[pos]) {
+			return nil, errBad("continuation line before first header field")
+		}
+		if lineEnd-pos > l.MaxLineLength {
+			return nil, errBad("header field too long")
+		}
+		fieldStart, fieldEnd, folded := pos, lineEnd, false
+		for pos = next; pos < len(s); pos = next {
+			if lineEnd, next = lineAt(s, pos); lineEnd == pos || !isWSP(s[pos]) {
+				break
 			}
 			fieldEnd, folded = lineEnd, true
 			if fieldEnd-fieldStart > l.MaxLineLength {
 				return nil, errBad("header field too long")
 			}
-			pos = nextPos
-			continue
 		}
-		if fieldStart >= 0 {
-			if err := m.addParsedField(fieldStart, fieldEnd, folded, l); err != nil {
-				if fatal := fieldErr(err); fatal != nil {
-					return nil, fatal
-				}
+		if err := m.addParsedField(fieldStart, fieldEnd, folded, l); err != nil {
+			if fatal := fieldErr(err); fatal != nil {
+				return nil, fatal
 			}
-			fieldStart = -1
 		}
-		if lineEnd == pos {
-			// The empty line: the body follows.
-			bodyStart = nextPos
-			break
-		}
-		if lineEnd-pos > l.MaxLineLength {
-			return nil, errBad("header field too long")
-		}
-		fieldStart, fieldEnd, folded = pos, lineEnd, false
-		pos = nextPos
 	}
 	body := s[bodyStart:]
 
@@ -201,18 +225,24 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 // readLine returns the line at pos without its line end, and where the
 // next line starts.
 func readLine(s string, pos int, l *Limits) (line string, next int, err *ParseError) {
-	nl := strings.IndexByte(s[pos:], '\n')
-	end, next := len(s), len(s)
-	if nl >= 0 {
-		end, next = pos+nl, pos+nl+1
-	}
-	if end > pos && s[end-1] == '\r' {
-		end--
-	}
+	end, next := lineAt(s, pos)
 	if end-pos > l.MaxLineLength {
 		return "", 0, errBad("start line too long")
 	}
 	return s[pos:end], next, nil
+}
+
+// lineAt returns where the line at pos ends (before its CRLF or LF) and
+// where the next one starts; a last line without LF ends with s.
+func lineAt(s string, pos int) (lineEnd, next int) {
+	lineEnd, next = len(s), len(s)
+	if nl := strings.IndexByte(s[pos:], '\n'); nl >= 0 {
+		lineEnd, next = pos+nl, pos+nl+1
+	}
+	if lineEnd > pos && s[lineEnd-1] == '\r' {
+		lineEnd--
+	}
+	return lineEnd, next
 }
 
 func (m *Message) parseStartLine(line string, l *Limits) *ParseError {
@@ -297,6 +327,39 @@ func validText(s string) bool {
 		}
 	}
 	return true
+}
+
+// plainName reads the name and colon of the header field line
+// src[pos:lineEnd], which holds no control character but HTAB: a token,
+// optional WSP, the colon, and the WSP before the value. ok is false for
+// anything else.
+func plainName(s string, pos, lineEnd int) (key Header, nameEnd, valStart int, ok bool) {
+	// A known name matched whole holds no LF, so its colon is on this line.
+	key, n := knownName(s, pos)
+	i := pos + n
+	if n == 0 {
+		for i < lineEnd && isToken(s[i]) {
+			i++
+		}
+		if i == pos {
+			return
+		}
+		nameEnd = i
+		for i < lineEnd && isWSP(s[i]) {
+			i++
+		}
+		if i == lineEnd || s[i] != ':' {
+			return
+		}
+		key = HeaderOf(s[pos:nameEnd])
+	} else {
+		nameEnd = i
+	}
+	i++
+	for i < lineEnd && isWSP(s[i]) {
+		i++
+	}
+	return key, nameEnd, i, true
 }
 
 // addParsedField records one header field (raw holds its lines without the
@@ -392,67 +455,6 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 // typedHeaders has a bit set for each header that index reads.
 const typedHeaders = 1<<HeaderVia | 1<<HeaderFrom | 1<<HeaderTo | 1<<HeaderCallID | 1<<HeaderCSeq |
 	1<<HeaderMaxForwards | 1<<HeaderContentLength | 1<<HeaderExpires | 1<<HeaderMinExpires | 1<<HeaderFlowTimer
-
-// scanPlainField reads the header field line at s[pos:] in one pass when it
-// is plain: a token name, optional WSP, a colon, and a value without
-// control characters but HTAB, ended by CRLF or LF and not continued on the
-// next line. ok is false for anything else, which the general path then
-// reads (and reports). The value comes without surrounding white space.
-func scanPlainField(s string, pos int) (key Header, nameEnd, valStart, valEnd, lineEnd, next int, ok bool) {
-	key, n := knownName(s, pos)
-	i := pos + n
-	if n > 0 {
-		nameEnd = i
-	} else {
-		for i < len(s) && isToken(s[i]) {
-			i++
-		}
-		nameEnd = i
-		if nameEnd == pos {
-			return
-		}
-		for i < len(s) && isWSP(s[i]) {
-			i++
-		}
-		if i >= len(s) || s[i] != ':' {
-			return
-		}
-		key = HeaderOf(s[pos:nameEnd])
-	}
-	i++
-	for i < len(s) && isWSP(s[i]) {
-		i++
-	}
-	valStart = i
-	// Up to the first control character but HTAB, which should be the
-	// line end.
-	for {
-		k := indexCtl(s[i:])
-		if k < 0 {
-			return
-		}
-		if i += k; s[i] != '\t' {
-			break
-		}
-		i++
-	}
-	switch {
-	case s[i] == '\n':
-		lineEnd, next = i, i+1
-	case s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n':
-		lineEnd, next = i, i+2
-	default:
-		return
-	}
-	if next < len(s) && isWSP(s[next]) {
-		return
-	}
-	valEnd = lineEnd
-	for valEnd > valStart && isWSP(s[valEnd-1]) {
-		valEnd--
-	}
-	return key, nameEnd, valStart, valEnd, lineEnd, next, true
-}
 
 // copiedFieldBad reports whether err, from the field just added, is about
 // a field that NewResponse copies and is not merely a disagreeing second
