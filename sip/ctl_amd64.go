@@ -1,5 +1,11 @@
 package sip
 
+import "golang.org/x/sys/cpu"
+
+// hasAVX2 lets lineEnds read 32 bytes at a time. It is written once at
+// package initialisation and only read after.
+var hasAVX2 = cpu.X86.HasAVX2
+
 // indexCtl returns the index of the first control character of s (a byte
 // below 0x20, or 0x7f), or -1. Every header line passes through it, so on
 // amd64 it reads sixteen bytes at a time (ctl_amd64.s).

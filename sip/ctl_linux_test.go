@@ -43,7 +43,11 @@ func TestByteSearchesPageEnd(t *testing.T) {
 		}
 	}
 	// lineEnds reads up to the end as well, in blocks and byte by byte.
-	for n := 0; n <= 40; n++ {
+	forEachLineEnds(t, func(t *testing.T) { lineEndsPageEnd(t, mem, page) })
+}
+
+func lineEndsPageEnd(t *testing.T, mem []byte, page int) {
+	for n := 0; n <= 72; n++ {
 		b := mem[page-n : page]
 		for i := range b {
 			b[i] = 'a'

@@ -216,6 +216,24 @@ func TestScanQuoted(t *testing.T) {
 // bytes over the bytes that matter, pseudo-random longer ones that cross
 // many sixteen-byte blocks, and a message with more lines than fit.
 func TestLineEnds(t *testing.T) {
+	forEachLineEnds(t, testLineEnds)
+}
+
+// forEachLineEnds runs f with each way lineEnds can read: 32 bytes at a
+// time where the processor can, and 16.
+func forEachLineEnds(t *testing.T, f func(*testing.T)) {
+	saved := hasAVX2
+	defer func() { hasAVX2 = saved }()
+	for _, avx2 := range []bool{saved, false} {
+		hasAVX2 = avx2
+		f(t)
+		if !saved {
+			break
+		}
+	}
+}
+
+func testLineEnds(t *testing.T) {
 	check := func(s string) {
 		t.Helper()
 		var a, b [maxLineEnds]uint32
