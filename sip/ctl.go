@@ -2,8 +2,10 @@ package sip
 
 import "math/bits"
 
-// indexCtlGeneric is indexCtl for any architecture, eight bytes at a time.
-func indexCtlGeneric(s string) int {
+// indexCtl returns the index of the first control character of s (a byte
+// below 0x20, or 0x7f), or -1; eight bytes at a time. Header lines are
+// checked by lineEnds; this serves the rarer general path.
+func indexCtl(s string) int {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		if mask := ctlMask(load64(s, i)); mask != 0 {

@@ -6,13 +6,6 @@ import "golang.org/x/sys/cpu"
 // package initialisation and only read after.
 var hasAVX2 = cpu.X86.HasAVX2
 
-// indexCtl returns the index of the first control character of s (a byte
-// below 0x20, or 0x7f), or -1. Every header line passes through it, so on
-// amd64 it reads sixteen bytes at a time (ctl_amd64.s).
-//
-//go:noescape
-func indexCtl(s string) int
-
 // index3 returns the index of the first byte of s that is the low byte of
 // a, b or c, each given repeated in all eight bytes (ctl_amd64.s).
 //

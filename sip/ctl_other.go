@@ -2,10 +2,6 @@
 
 package sip
 
-// indexCtl returns the index of the first control character of s (a byte
-// below 0x20, or 0x7f), or -1.
-func indexCtl(s string) int { return indexCtlGeneric(s) }
-
 // index3 returns the index of the first byte of s that is the low byte of
 // a, b or c, each given repeated in all eight bytes.
 func index3(s string, a, b, c uint64) int { return index3Generic(s, a, b, c) }

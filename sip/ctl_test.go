@@ -17,7 +17,7 @@ var byteSearches = []struct {
 	fast, generic func(string) int
 	match         func(byte) bool
 }{
-	{"indexCtl", indexCtl, indexCtlGeneric, isCtl},
+	{"indexCtl", indexCtl, indexCtl, isCtl},
 	{"indexQuote", indexQuote, func(s string) int { return index3Generic(s, '"'*ones, '\\'*ones, '\\'*ones) }, func(c byte) bool { return c == '"' || c == '\\' }},
 	{"indexListByte", indexListByte, func(s string) int { return index3Generic(s, ','*ones, '"'*ones, '<'*ones) }, func(c byte) bool { return c == ',' || c == '"' || c == '<' }},
 }
