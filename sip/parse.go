@@ -130,7 +130,15 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 			for valEnd > valStart && isWSP(s[valEnd-1]) {
 				valEnd--
 			}
-			if err := m.addField(key, pos, lineEnd, nameEnd, valStart, valEnd, l); err != nil {
+			// addField's steps, without the call for an untyped field.
+			err := m.checkFieldCount(key, nameEnd-pos, l)
+			if err == nil {
+				m.storeField(key, pos, lineEnd, nameEnd, valStart, valEnd)
+				if typedHeaders&(1<<(key&63)) != 0 {
+					err = m.index(key, s[valStart:valEnd])
+				}
+			}
+			if err != nil {
 				if fatal := fieldErr(err); fatal != nil {
 					return nil, fatal
 				}
@@ -434,6 +442,15 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 	if err := m.checkFieldCount(key, nameEnd-start, l); err != nil {
 		return err
 	}
+	m.storeField(key, start, end, nameEnd, valStart, valEnd)
+	if typedHeaders&(1<<(key&63)) == 0 {
+		return nil
+	}
+	return m.index(key, m.src[valStart:valEnd])
+}
+
+// storeField appends the record of a field addField describes.
+func (m *Message) storeField(key Header, start, end, nameEnd, valStart, valEnd int) {
 	// Member by member into the slot: a record built aside and copied
 	// whole is read back with one wide load from several narrow stores,
 	// which the processor cannot forward.
@@ -446,10 +463,6 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 	f := &m.fields[n]
 	f.off, f.lineLen, f.valOff, f.valLen = uint32(start), uint32(end-start), uint32(valStart), uint32(valEnd-valStart)
 	f.nameLen, f.key, f.flags = uint16(nameEnd-start), key, 0
-	if typedHeaders&(1<<(key&63)) == 0 {
-		return nil
-	}
-	return m.index(key, m.src[valStart:valEnd])
 }
 
 // typedHeaders has a bit set for each header that index reads.
