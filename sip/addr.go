@@ -183,7 +183,7 @@ func parseAddrNotes(s string, a *Addr, l *Limits, notes *paramNotes) *ParseError
 func scanQuoted(s string) (int, bool) {
 	ok := true
 	for i := 1; i < len(s); i++ {
-		for i < len(s) && charClass[s[i]]&cQuoted != 0 {
+		for uint(i) < uint(len(s)) && charClass[s[i]]&cQuoted != 0 {
 			i++
 		}
 		if i == len(s) {

@@ -56,7 +56,7 @@ func paramValue(s string, i int) (string, bool) {
 		}
 		return s[start+1 : e-1], true
 	}
-	for i < len(s) && charClass[s[i]]&cValueStop == 0 {
+	for uint(i) < uint(len(s)) && charClass[s[i]]&cValueStop == 0 {
 		i++
 	}
 	return stripQuotes(s[start:i]), true
@@ -116,28 +116,28 @@ func (p Params) each(f func(name, value string, hasValue bool) bool) {
 // next ';' or white space). next is where the following one starts; ok is
 // false when s[i:] holds no well-formed parameter.
 func nextParam(s string, i int) (name, value string, hasValue bool, next int, ok bool) {
-	for i < len(s) && isLWSByte(s[i]) {
+	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
 		i++
 	}
 	if i >= len(s) || s[i] != ';' {
 		return "", "", false, i, false
 	}
 	i++
-	for i < len(s) && isLWSByte(s[i]) {
+	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
 		i++
 	}
 	start := i
-	for i < len(s) && charClass[s[i]]&cNameStop == 0 {
+	for uint(i) < uint(len(s)) && charClass[s[i]]&cNameStop == 0 {
 		i++
 	}
 	name = s[start:i]
-	for i < len(s) && isLWSByte(s[i]) {
+	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
 		i++
 	}
 	if i < len(s) && s[i] == '=' {
 		hasValue = true
 		i++
-		for i < len(s) && isLWSByte(s[i]) {
+		for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
 			i++
 		}
 		start = i
@@ -148,12 +148,12 @@ func nextParam(s string, i int) (name, value string, hasValue bool, next int, ok
 			}
 			i = e
 		} else {
-			for i < len(s) && charClass[s[i]]&cValueStop == 0 {
+			for uint(i) < uint(len(s)) && charClass[s[i]]&cValueStop == 0 {
 				i++
 			}
 		}
 		value = s[start:i]
-		for i < len(s) && isLWSByte(s[i]) {
+		for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
 			i++
 		}
 	}
@@ -247,7 +247,7 @@ func checkParams(p string, max int, notes *paramNotes) *ParseError {
 		}
 		i = skipLWS(p, i+1)
 		start := i
-		for i < len(p) && isToken(p[i]) {
+		for uint(i) < uint(len(p)) && isToken(p[i]) {
 			i++
 		}
 		name := p[start:i]
@@ -270,13 +270,13 @@ func checkParams(p string, max int, notes *paramNotes) *ParseError {
 				return errBad("malformed parameters")
 			}
 		default:
-			for i < len(p) && isToken(p[i]) {
+			for uint(i) < uint(len(p)) && isToken(p[i]) {
 				i++
 			}
 			if i == start || i < len(p) && charClass[p[i]]&cValueStop == 0 {
 				// Not a token: an IPv6 reference, or a Via's bare IPv6
 				// received.
-				for i < len(p) && charClass[p[i]]&cValueStop == 0 {
+				for uint(i) < uint(len(p)) && charClass[p[i]]&cValueStop == 0 {
 					i++
 				}
 				v := p[start:i]
@@ -336,7 +336,7 @@ func checkURIParams(p string, max int) *ParseError {
 func scanURIParams(p string, max int) (int, *ParseError) {
 	n := 0
 	i := 0
-	for i < len(p) && p[i] != '?' {
+	for uint(i) < uint(len(p)) && p[i] != '?' {
 		if p[i] != ';' {
 			return 0, errBad("malformed URI parameters")
 		}
@@ -347,7 +347,7 @@ func scanURIParams(p string, max int) (int, *ParseError) {
 		start, eq := i, -1
 		for {
 			// A run of paramchars, then the byte that ends it.
-			for i < len(p) && charClass[p[i]]&(cUnreserved|cParam) != 0 {
+			for uint(i) < uint(len(p)) && charClass[p[i]]&(cUnreserved|cParam) != 0 {
 				i++
 			}
 			if i == len(p) || p[i] == ';' || p[i] == '?' {

@@ -115,7 +115,7 @@ func trimLWS(s string) string {
 func isLWSByte(c byte) bool { return c <= ' ' && charClass[c]&cLWS != 0 }
 
 func skipLWS(s string, i int) int {
-	for i < len(s) && isLWSByte(s[i]) {
+	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
 		i++
 	}
 	return i

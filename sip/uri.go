@@ -138,7 +138,7 @@ func parseSIPURI(s string, u *URI, l *Limits) *ParseError {
 		for i := 0; i < len(userinfo); i++ {
 			// A run of plain user (then password) characters, then the
 			// byte that ends it.
-			for i < len(userinfo) && charClass[userinfo[i]]&class != 0 {
+			for uint(i) < uint(len(userinfo)) && charClass[userinfo[i]]&class != 0 {
 				i++
 			}
 			if i == len(userinfo) {
