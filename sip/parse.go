@@ -118,11 +118,18 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 			if s[lineEnd-1] == '\r' {
 				lineEnd--
 			}
-			key, nameEnd, valStart, ok := plainName(s, pos, lineEnd)
-			if !ok {
-				plain = false
-				break
+			// A known name matched whole holds no LF, so its colon is on
+			// this line; any other name is read the long way.
+			key, n := knownName(s, pos)
+			nameEnd, valStart := pos+n, pos+n+1
+			if n == 0 {
+				var ok bool
+				if key, nameEnd, valStart, ok = plainName(s, pos, lineEnd); !ok {
+					plain = false
+					break
+				}
 			}
+			valStart = skipWSP(s, valStart, lineEnd)
 			if lineEnd-pos > l.MaxLineLength {
 				return nil, errBad("header field too long")
 			}
@@ -339,35 +346,30 @@ func validText(s string) bool {
 
 // plainName reads the name and colon of the header field line
 // src[pos:lineEnd], which holds no control character but HTAB: a token,
-// optional WSP, the colon, and the WSP before the value. ok is false for
-// anything else.
+// optional WSP and the colon; valStart is just after the colon. ok is false
+// for anything else.
 func plainName(s string, pos, lineEnd int) (key Header, nameEnd, valStart int, ok bool) {
-	// A known name matched whole holds no LF, so its colon is on this line.
-	key, n := knownName(s, pos)
-	i := pos + n
-	if n == 0 {
-		for i < lineEnd && isToken(s[i]) {
-			i++
-		}
-		if i == pos {
-			return
-		}
-		nameEnd = i
-		for i < lineEnd && isWSP(s[i]) {
-			i++
-		}
-		if i == lineEnd || s[i] != ':' {
-			return
-		}
-		key = HeaderOf(s[pos:nameEnd])
-	} else {
-		nameEnd = i
-	}
-	i++
-	for i < lineEnd && isWSP(s[i]) {
+	i := pos
+	for i < lineEnd && isToken(s[i]) {
 		i++
 	}
-	return key, nameEnd, i, true
+	if i == pos {
+		return
+	}
+	nameEnd = i
+	if i = skipWSP(s, i, lineEnd); i == lineEnd || s[i] != ':' {
+		return
+	}
+	return HeaderOf(s[pos:nameEnd]), nameEnd, i + 1, true
+}
+
+// skipWSP returns the index of the first byte at or after i, before end,
+// that is not SP or HTAB.
+func skipWSP(s string, i, end int) int {
+	for i < end && isWSP(s[i]) {
+		i++
+	}
+	return i
 }
 
 // addParsedField records one header field (raw holds its lines without the
