@@ -104,62 +104,12 @@ func parseMessage(s string, stream bool, l *Limits) (*Message, *ParseError) {
 	// an empty line) goes the general way, and the scan resumes after it.
 	bodyStart := -1
 	for bodyStart < 0 {
-		var ends [maxLineEnds]uint32
-		n, stop, kind := lineEnds(s[pos:], &ends)
-		base := pos
-		plain := true
-		for _, e := range ends[:n] {
-			nl := base + int(e)
-			if nl+1 < len(s) && isWSP(s[nl+1]) {
-				plain = false // the next line continues this field
-				break
-			}
-			lineEnd := nl
-			if s[lineEnd-1] == '\r' {
-				lineEnd--
-			}
-			// A known name matched whole holds no LF, so its colon is on
-			// this line; any other name is read the long way.
-			key, n := knownName(s, pos)
-			nameEnd, valStart := pos+n, pos+n+1
-			if n == 0 {
-				var ok bool
-				if key, nameEnd, valStart, ok = plainName(s, pos, lineEnd); !ok {
-					plain = false
-					break
-				}
-			}
-			valStart = skipWSP(s, valStart, lineEnd)
-			if lineEnd-pos > l.MaxLineLength {
-				return nil, errBad("header field too long")
-			}
-			valEnd := lineEnd
-			for valEnd > valStart && isWSP(s[valEnd-1]) {
-				valEnd--
-			}
-			// addField's steps, without the call for an untyped field.
-			err := m.checkFieldCount(key, nameEnd-pos, l)
-			if err == nil {
-				m.storeField(key, pos, lineEnd, nameEnd, valStart, valEnd)
-				if typedHeaders&(1<<(key&63)) != 0 {
-					err = m.index(key, s[valStart:valEnd])
-				}
-			}
-			if err != nil {
-				if fatal := fieldErr(err); fatal != nil {
-					return nil, fatal
-				}
-			}
-			pos = nl + 1
+		var fatal *ParseError
+		if pos, bodyStart, fatal = m.plainLines(pos, l, fieldErr); fatal != nil {
+			return nil, fatal
 		}
-		if plain {
-			switch kind {
-			case lineEndsFull:
-				continue
-			case lineEndsEmpty:
-				bodyStart = base + stop + 1
-				continue
-			}
+		if bodyStart >= 0 {
+			break
 		}
 
 		// One field the general way: its first line at pos, then its
@@ -342,6 +292,70 @@ func validText(s string) bool {
 		}
 	}
 	return true
+}
+
+// plainLines adds the plain header field lines from src[pos:], found by
+// one scan for line ends and control characters, and returns where it
+// stopped: at the body (bodyStart >= 0) or at a line for the general way
+// (the first of a folded field, one with an odd byte, the last of a
+// datagram without an empty line). fieldErr takes each field's error as
+// parseMessage's does; a fatal one ends the message.
+func (m *Message) plainLines(pos int, l *Limits, fieldErr func(*ParseError) *ParseError) (next, bodyStart int, fatal *ParseError) {
+	s := m.src
+	for {
+		var ends [maxLineEnds]uint32
+		n, stop, kind := lineEnds(s[pos:], &ends)
+		base := pos
+		for _, e := range ends[:n] {
+			nl := base + int(e)
+			if nl+1 < len(s) && isWSP(s[nl+1]) {
+				return pos, -1, nil // the next line continues this field
+			}
+			lineEnd := nl
+			if s[lineEnd-1] == '\r' {
+				lineEnd--
+			}
+			// A known name matched whole holds no LF, so its colon is on
+			// this line; any other name is read the long way.
+			key, n := knownName(s, pos)
+			nameEnd, valStart := pos+n, pos+n+1
+			if n == 0 {
+				var ok bool
+				if key, nameEnd, valStart, ok = plainName(s, pos, lineEnd); !ok {
+					return pos, -1, nil
+				}
+			}
+			valStart = skipWSP(s, valStart, lineEnd)
+			if lineEnd-pos > l.MaxLineLength {
+				return pos, -1, errBad("header field too long")
+			}
+			valEnd := lineEnd
+			for valEnd > valStart && isWSP(s[valEnd-1]) {
+				valEnd--
+			}
+			// addField's steps, without the call for an untyped field.
+			err := m.checkFieldCount(key, nameEnd-pos, l)
+			if err == nil {
+				m.storeField(key, pos, lineEnd, nameEnd, valStart, valEnd)
+				if typedHeaders&(1<<(key&63)) != 0 {
+					err = m.index(key, s[valStart:valEnd])
+				}
+			}
+			if err != nil {
+				if fatal := fieldErr(err); fatal != nil {
+					return pos, -1, fatal
+				}
+			}
+			pos = nl + 1
+		}
+		switch kind {
+		case lineEndsFull:
+			continue
+		case lineEndsEmpty:
+			return pos, base + stop + 1, nil
+		}
+		return pos, -1, nil
+	}
 }
 
 // plainName reads the name and colon of the header field line
