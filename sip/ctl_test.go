@@ -10,6 +10,25 @@ import (
 
 func isCtl(c byte) bool { return c < 0x20 || c == 0x7f }
 
+// eachString calls f with every string that starts with prefix and goes on
+// with up to max bytes of alphabet.
+func eachString(prefix, alphabet string, max int, f func(string)) {
+	b := []byte(prefix)
+	var gen func(left int)
+	gen = func(left int) {
+		f(string(b))
+		if left == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			b = append(b, alphabet[i])
+			gen(left - 1)
+			b = b[:len(b)-1]
+		}
+	}
+	gen(max)
+}
+
 // byteSearches are the sixteen-bytes-at-a-time searches (assembly on
 // amd64), each with its portable form and the bytes it looks for.
 var byteSearches = []struct {
@@ -106,23 +125,11 @@ func TestQuotedEnd(t *testing.T) {
 		}
 		return -1
 	}
-	b := []byte{'"'}
-	var gen func()
-	gen = func() {
-		s := string(b)
+	eachString(`"`, "\"\\a", 12, func(s string) {
 		if got, want := quotedEnd(s, 0), walk(s); got != want {
 			t.Fatalf("quotedEnd(%q, 0) = %d, want %d", s, got, want)
 		}
-		if len(b) == 13 {
-			return
-		}
-		for _, c := range []byte{'"', '\\', 'a'} {
-			b = append(b, c)
-			gen()
-			b = b[:len(b)-1]
-		}
-	}
-	gen()
+	})
 }
 
 // TestParamsGet compares Get, which looks for the name in place, with a
@@ -143,11 +150,7 @@ func TestParamsGet(t *testing.T) {
 		return "", false
 	}
 	names := []string{"a", "A", "ab", "a=b", "", "b", ";", "a b", `"a"`, "a;", "aa"}
-	const alphabet = ";= \"aAb"
-	b := make([]byte, 0, 6)
-	var gen func()
-	gen = func() {
-		s := string(b)
+	eachString("", ";= \"aAb", 6, func(s string) {
 		for _, name := range names {
 			v, ok := Params(s).Get(name)
 			wv, wok := walk(s, name)
@@ -155,16 +158,7 @@ func TestParamsGet(t *testing.T) {
 				t.Fatalf("Params(%q).Get(%q) = %q, %v; the walk gives %q, %v", s, name, v, ok, wv, wok)
 			}
 		}
-		if len(b) == cap(b) {
-			return
-		}
-		for i := 0; i < len(alphabet); i++ {
-			b = append(b, alphabet[i])
-			gen()
-			b = b[:len(b)-1]
-		}
-	}
-	gen()
+	})
 }
 
 // TestScanQuoted compares scanQuoted, which passes plain bytes in a tight
@@ -189,26 +183,13 @@ func TestScanQuoted(t *testing.T) {
 		}
 		return -1, false
 	}
-	const alphabet = "\"\\a\t\r\x01\x7f\xc3 "
-	b := []byte{'"'}
-	var gen func()
-	gen = func() {
-		s := string(b)
+	eachString(`"`, "\"\\a\t\r\x01\x7f\xc3 ", 7, func(s string) {
 		e, ok := scanQuoted(s)
 		we, wok := walk(s)
 		if e != we || ok != wok {
 			t.Fatalf("scanQuoted(%q) = %d, %v; want %d, %v", s, e, ok, we, wok)
 		}
-		if len(b) == 8 {
-			return
-		}
-		for i := 0; i < len(alphabet); i++ {
-			b = append(b, alphabet[i])
-			gen()
-			b = b[:len(b)-1]
-		}
-	}
-	gen()
+	})
 }
 
 // TestLineEnds compares lineEnds with lineEndsGeneric (the same on other
@@ -253,21 +234,7 @@ func testLineEnds(t *testing.T) {
 			start = int(e) + 1
 		}
 	}
-	const alphabet = "a \t\r\n\x01\x7f\x80"
-	b := make([]byte, 0, 6)
-	var gen func()
-	gen = func() {
-		check(string(b))
-		if len(b) == cap(b) {
-			return
-		}
-		for i := 0; i < len(alphabet); i++ {
-			b = append(b, alphabet[i])
-			gen()
-			b = b[:len(b)-1]
-		}
-	}
-	gen()
+	eachString("", "a \t\r\n\x01\x7f\x80", 6, check)
 	rnd := rand.New(rand.NewPCG(1, 2))
 	const weighted = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:;  \t\r\n\r\n\n\x01\x7f\xc3"
 	for range 200000 {
