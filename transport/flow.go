@@ -1,0 +1,64 @@
+package transport
+
+import (
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/sipedge/sipedge/sip"
+)
+
+// Kind is a transport protocol, named as a Via names it.
+type Kind uint8
+
+// The transports.
+const (
+	UDP Kind = iota + 1
+	TCP
+	TLS
+	WS
+	WSS
+)
+
+var kindNames = [...]string{UDP: "UDP", TCP: "TCP", TLS: "TLS", WS: "WS", WSS: "WSS"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// FlowID identifies a flow while it lives. It is opaque: callers keep it
+// and hand it back to Send; it never says where the peer is.
+type FlowID uint64
+
+// Flow is one flow: a local and remote address pair for UDP, a connection
+// for the stream transports.
+type Flow struct {
+	ID     FlowID
+	Kind   Kind
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+}
+
+// Inbound is a SIP message received on a flow. The message owns its
+// memory; the handler may keep it.
+type Inbound struct {
+	Msg      *sip.Message
+	Flow     Flow
+	Received time.Time
+}
+
+// Handler takes each message the transport receives. It is called from
+// the listener's goroutine, one message at a time per listener, so it must
+// hand long work elsewhere.
+type Handler func(in *Inbound)
+
+// ErrFlowGone is returned by Send for a flow that no longer exists: a
+// closed connection, or a UDP flow forgotten after its idle time.
+var ErrFlowGone = errors.New("transport: flow gone")
+
+// ErrClosed is returned once the Manager is closed.
+var ErrClosed = errors.New("transport: closed")
