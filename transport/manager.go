@@ -26,6 +26,20 @@ type Config struct {
 	Logger *slog.Logger
 	// LogEvery spaces out the log lines of one kind (default 1 minute).
 	LogEvery time.Duration
+
+	// IdleTimeout closes a connection that brought no byte for this long
+	// (default 3 minutes; RFC 5626 clients send a keep-alive every two
+	// minutes or so).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a connection; a peer that does not
+	// read is dropped, not buffered for (default 10 s).
+	WriteTimeout time.Duration
+	// DialTimeout bounds a new outgoing connection (default 5 s).
+	DialTimeout time.Duration
+	// MaxConns caps the connections in total (default 10000) and
+	// MaxConnsPerIP those from one address (default 100); past either a new
+	// connection is closed at once.
+	MaxConns, MaxConnsPerIP int
 }
 
 func (c Config) withDefaults() Config {
@@ -41,6 +55,21 @@ func (c Config) withDefaults() Config {
 	if c.LogEvery <= 0 {
 		c.LogEvery = time.Minute
 	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 3 * time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 10000
+	}
+	if c.MaxConnsPerIP <= 0 {
+		c.MaxConnsPerIP = 100
+	}
 	return c
 }
 
@@ -55,11 +84,18 @@ type Manager struct {
 	mu     sync.Mutex
 	closed bool
 	udp    []*udpListener
-	flows  map[FlowID]*udpFlow
+	tcp    []net.Listener
+	flows  map[FlowID]flowSender
 	byPeer map[udpPeer]*udpFlow
-	nextID FlowID
-	logged map[string]time.Time
-	stats  Stats
+	// conns are the open connections, byRemote the outgoing-capable ones
+	// by peer address (for reuse, RFC 3261 §18.1.1), perIP their count by
+	// peer address.
+	conns    map[*streamConn]struct{}
+	byRemote map[netip.AddrPort]*streamConn
+	perIP    map[netip.Addr]int
+	nextID   FlowID
+	logged   map[string]time.Time
+	stats    Stats
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -74,20 +110,31 @@ type Stats struct {
 	KeepAlives uint64
 	// FlowsRefused counts datagrams dropped because the flow table was full.
 	FlowsRefused uint64
+	// ConnsRefused counts connections closed at once for MaxConns or
+	// MaxConnsPerIP; Pings counts CRLFCRLF keep-alives answered.
+	ConnsRefused, Pings uint64
+}
+
+// flowSender is a flow that can be written to.
+type flowSender interface {
+	send(msg *sip.Message, max int) error
 }
 
 // NewManager returns a Manager that hands every message it receives to h.
 func NewManager(cfg Config, h Handler) *Manager {
 	cfg = cfg.withDefaults()
 	m := &Manager{
-		cfg:     cfg,
-		handler: h,
-		parser:  sip.NewParser(cfg.Limits),
-		maxMsg:  sip.DefaultMaxMessageSize,
-		flows:   make(map[FlowID]*udpFlow),
-		byPeer:  make(map[udpPeer]*udpFlow),
-		logged:  make(map[string]time.Time),
-		stop:    make(chan struct{}),
+		cfg:      cfg,
+		handler:  h,
+		parser:   sip.NewParser(cfg.Limits),
+		maxMsg:   sip.DefaultMaxMessageSize,
+		flows:    make(map[FlowID]flowSender),
+		byPeer:   make(map[udpPeer]*udpFlow),
+		conns:    make(map[*streamConn]struct{}),
+		byRemote: make(map[netip.AddrPort]*streamConn),
+		perIP:    make(map[netip.Addr]int),
+		logged:   make(map[string]time.Time),
+		stop:     make(chan struct{}),
 	}
 	if cfg.Limits.MaxMessageSize > 0 {
 		m.maxMsg = cfg.Limits.MaxMessageSize
@@ -118,6 +165,14 @@ func (m *Manager) Close() error {
 		if err := l.conn.Close(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for _, l := range m.tcp {
+		if err := l.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for c := range m.conns {
+		c.conn.Close()
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
@@ -177,11 +232,17 @@ func (m *Manager) Send(id FlowID, msg *sip.Message) error {
 	return f.send(msg, m.maxMsg)
 }
 
-// addrPortOf converts a net.Addr of a listener into a netip.AddrPort.
+// addrPortOf converts a net.Addr into a netip.AddrPort, IPv4-mapped
+// addresses unmapped.
 func addrPortOf(a net.Addr) netip.AddrPort {
-	if u, ok := a.(*net.UDPAddr); ok {
-		return u.AddrPort()
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	default:
+		ap, _ = netip.ParseAddrPort(a.String())
 	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return ap
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -1,0 +1,259 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/sipedge/sipedge/sip"
+)
+
+// streamConn is one connection and its flow. Its read loop runs in a
+// goroutine of its own; writes from any goroutine take wmu.
+type streamConn struct {
+	m    *Manager
+	conn net.Conn
+	flow Flow
+
+	wmu    sync.Mutex
+	closed bool // under wmu
+}
+
+// ListenTCP opens a TCP listener on addr ("127.0.0.1:5060", "[::1]:0")
+// and returns the address it is bound to.
+func (m *Manager) ListenTCP(addr string) (netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("transport: listen tcp %s: %w", addr, err)
+	}
+	local := addrPortOf(ln.Addr())
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		ln.Close()
+		return netip.AddrPort{}, ErrClosed
+	}
+	m.tcp = append(m.tcp, ln)
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go m.acceptTCP(ln)
+	return local, nil
+}
+
+// acceptTCP accepts connections until the listener closes. It only
+// accepts and counts: everything a connection does happens in that
+// connection's own goroutine, so a silent peer delays no one.
+func (m *Manager) acceptTCP(ln net.Listener) {
+	defer m.wg.Done()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			m.logLimited("tcp-accept", "transport: tcp accept", "err", err)
+			time.Sleep(5 * time.Millisecond) // out of descriptors: do not spin
+			continue
+		}
+		m.startConn(conn, TCP)
+	}
+}
+
+// startConn registers conn as a flow and starts its read loop, or closes
+// it when a connection limit is reached.
+func (m *Manager) startConn(conn net.Conn, kind Kind) *streamConn {
+	remote := addrPortOf(conn.RemoteAddr())
+	m.mu.Lock()
+	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP {
+		closed := m.closed
+		if !closed {
+			m.stats.ConnsRefused++
+		}
+		m.mu.Unlock()
+		conn.Close()
+		if !closed {
+			m.logLimited("conn-limit", "transport: connection limit reached, connection closed", "remote", remote, "max", m.cfg.MaxConns, "maxPerIP", m.cfg.MaxConnsPerIP)
+		}
+		return nil
+	}
+	m.nextID++
+	c := &streamConn{m: m, conn: conn, flow: Flow{ID: m.nextID, Kind: kind, Local: addrPortOf(conn.LocalAddr()), Remote: remote}}
+	m.conns[c] = struct{}{}
+	m.perIP[remote.Addr()]++
+	m.flows[c.flow.ID] = c
+	if kind == TCP {
+		m.byRemote[remote] = c
+	}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go c.readLoop()
+	return c
+}
+
+// forget removes c from the tables once its read loop ends.
+func (m *Manager) forget(c *streamConn) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.conns, c)
+	delete(m.flows, c.flow.ID)
+	if m.byRemote[c.flow.Remote] == c {
+		delete(m.byRemote, c.flow.Remote)
+	}
+	if m.perIP[c.flow.Remote.Addr()]--; m.perIP[c.flow.Remote.Addr()] <= 0 {
+		delete(m.perIP, c.flow.Remote.Addr())
+	}
+}
+
+// readLoop frames messages until the peer closes, goes idle for
+// IdleTimeout, or breaks the framing.
+func (c *streamConn) readLoop() {
+	m := c.m
+	defer m.wg.Done()
+	defer m.forget(c)
+	defer c.close()
+	sp := sip.NewStreamParser(m.cfg.Limits)
+	buf := make([]byte, 4096)
+	for {
+		if err := c.conn.SetReadDeadline(time.Now().Add(m.cfg.IdleTimeout)); err != nil {
+			return
+		}
+		n, err := c.conn.Read(buf)
+		for b := buf[:n]; len(b) > 0; {
+			taken, werr := sp.Write(b)
+			b = b[taken:]
+			if !c.drain(sp) {
+				return
+			}
+			if werr != nil && taken == 0 && len(b) > 0 {
+				// Full and nothing framed: drain reported the oversized
+				// message already; this cannot go on.
+				return
+			}
+		}
+		if err != nil {
+			return // closed, idle, or reset
+		}
+	}
+}
+
+// drain hands on every whole message in sp and answers keep-alives; it
+// returns false when the connection must close.
+func (c *streamConn) drain(sp *sip.StreamParser) bool {
+	m := c.m
+	for {
+		before := sp.Buffered()
+		msg, ka, err := sp.Next()
+		switch {
+		case errors.Is(err, sip.ErrIncomplete):
+			return true
+		case err != nil:
+			var pe *sip.ParseError
+			if errors.As(err, &pe) {
+				c.refuse(pe)
+			}
+			// A message that was framed (its bytes consumed) but is
+			// malformed leaves the stream intact; anything else does not.
+			return sp.Buffered() < before && pe != nil && pe.Status != 513
+		case ka == sip.Ping:
+			// RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong.
+			m.mu.Lock()
+			m.stats.Pings++
+			m.mu.Unlock()
+			if c.write([]byte("\r\n")) != nil {
+				return false
+			}
+		case ka == sip.Pong:
+			m.mu.Lock()
+			m.stats.KeepAlives++
+			m.mu.Unlock()
+		case msg != nil:
+			m.handler(&Inbound{Msg: msg, Flow: c.flow, Received: time.Now()})
+		}
+	}
+}
+
+// refuse answers a malformed request with its error status when it can.
+func (c *streamConn) refuse(pe *sip.ParseError) {
+	m := c.m
+	m.mu.Lock()
+	m.stats.Malformed++
+	m.mu.Unlock()
+	if pe.Msg == nil || !pe.Msg.IsRequest() || pe.Msg.Method == "ACK" {
+		m.logLimited("stream-drop", "transport: malformed message on a connection", "remote", c.flow.Remote, "reason", pe.Reason)
+		return
+	}
+	if c.send(sip.NewResponse(pe.Msg, pe.Status, pe.StatusLine()), m.maxMsg) == nil {
+		m.mu.Lock()
+		m.stats.Answered++
+		m.mu.Unlock()
+	}
+}
+
+func (c *streamConn) send(msg *sip.Message, max int) error {
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	b := msg.AppendTo((*bp)[:0])
+	*bp = b[:0]
+	if len(b) > max {
+		return fmt.Errorf("transport: %d-byte message over the %d-byte limit", len(b), max)
+	}
+	return c.write(b)
+}
+
+// write writes b whole under WriteTimeout; a failed write closes the
+// connection (a peer that does not read is dropped).
+func (c *streamConn) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return ErrFlowGone
+	}
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
+		return c.failLocked(err)
+	}
+	if _, err := c.conn.Write(b); err != nil {
+		return c.failLocked(err)
+	}
+	return nil
+}
+
+func (c *streamConn) failLocked(err error) error {
+	c.closed = true
+	c.conn.Close()
+	return fmt.Errorf("transport: write to %v: %w", c.flow.Remote, err)
+}
+
+func (c *streamConn) close() {
+	c.wmu.Lock()
+	c.closed = true
+	c.wmu.Unlock()
+	c.conn.Close()
+}
+
+// SendTCP sends msg over a connection to remote: one already open (RFC
+// 3261 §18.1.1 lets a request reuse it), else a new one made within
+// DialTimeout. It returns the connection's flow.
+func (m *Manager) SendTCP(remote netip.AddrPort, msg *sip.Message) (FlowID, error) {
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return 0, ErrClosed
+	}
+	c := m.byRemote[remote]
+	m.mu.Unlock()
+	if c == nil {
+		d := net.Dialer{Timeout: m.cfg.DialTimeout}
+		conn, err := d.Dial("tcp", remote.String())
+		if err != nil {
+			return 0, fmt.Errorf("transport: connect to %v: %w", remote, err)
+		}
+		if c = m.startConn(conn, TCP); c == nil {
+			return 0, fmt.Errorf("transport: connect to %v: connection limit reached", remote)
+		}
+	}
+	return c.flow.ID, c.send(msg, m.maxMsg)
+}
