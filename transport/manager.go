@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -40,6 +41,11 @@ type Config struct {
 	// MaxConnsPerIP those from one address (default 100); past either a new
 	// connection is closed at once.
 	MaxConns, MaxConnsPerIP int
+	// HandshakeTimeout bounds a TLS handshake (default 5 s).
+	HandshakeTimeout time.Duration
+	// TLSClient configures the connections SendTLS makes (roots, client
+	// certificate); nil verifies peers against the system roots.
+	TLSClient *tls.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +76,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnsPerIP <= 0 {
 		c.MaxConnsPerIP = 100
 	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
 	return c
 }
 
@@ -87,11 +96,11 @@ type Manager struct {
 	tcp    []net.Listener
 	flows  map[FlowID]flowSender
 	byPeer map[udpPeer]*udpFlow
-	// conns are the open connections, byRemote the outgoing-capable ones
-	// by peer address (for reuse, RFC 3261 §18.1.1), perIP their count by
-	// peer address.
+	// conns are the open connections, byRemote the ones a request may
+	// reuse by transport and peer address (RFC 3261 §18.1.1), perIP their
+	// count by peer address.
 	conns    map[*streamConn]struct{}
-	byRemote map[netip.AddrPort]*streamConn
+	byRemote map[remoteKey]*streamConn
 	perIP    map[netip.Addr]int
 	nextID   FlowID
 	logged   map[string]time.Time
@@ -113,6 +122,8 @@ type Stats struct {
 	// ConnsRefused counts connections closed at once for MaxConns or
 	// MaxConnsPerIP; Pings counts CRLFCRLF keep-alives answered.
 	ConnsRefused, Pings uint64
+	// HandshakesFailed counts TLS handshakes that failed or timed out.
+	HandshakesFailed uint64
 }
 
 // flowSender is a flow that can be written to.
@@ -131,7 +142,7 @@ func NewManager(cfg Config, h Handler) *Manager {
 		flows:    make(map[FlowID]flowSender),
 		byPeer:   make(map[udpPeer]*udpFlow),
 		conns:    make(map[*streamConn]struct{}),
-		byRemote: make(map[netip.AddrPort]*streamConn),
+		byRemote: make(map[remoteKey]*streamConn),
 		perIP:    make(map[netip.Addr]int),
 		logged:   make(map[string]time.Time),
 		stop:     make(chan struct{}),

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,12 +13,21 @@ import (
 	"github.com/sipedge/sipedge/sip"
 )
 
+// remoteKey finds a connection to reuse: its transport, peer address and,
+// for one this side made over TLS, the name it verified.
+type remoteKey struct {
+	kind   Kind
+	remote netip.AddrPort
+	name   string
+}
+
 // streamConn is one connection and its flow. Its read loop runs in a
 // goroutine of its own; writes from any goroutine take wmu.
 type streamConn struct {
 	m    *Manager
 	conn net.Conn
 	flow Flow
+	name string // the server name verified, for a TLS connection this side made
 
 	wmu    sync.Mutex
 	closed bool // under wmu
@@ -43,10 +54,14 @@ func (m *Manager) ListenTCP(addr string) (netip.AddrPort, error) {
 	return local, nil
 }
 
-// acceptTCP accepts connections until the listener closes. It only
-// accepts and counts: everything a connection does happens in that
-// connection's own goroutine, so a silent peer delays no one.
-func (m *Manager) acceptTCP(ln net.Listener) {
+// acceptTCP accepts TCP connections until the listener closes.
+func (m *Manager) acceptTCP(ln net.Listener) { m.acceptStream(ln, TCP, nil) }
+
+// acceptStream accepts connections until the listener closes; tlsCfg makes
+// them TLS. It only accepts and counts: everything a connection does, its
+// TLS handshake included, happens in that connection's own goroutine, so
+// a silent peer delays no one.
+func (m *Manager) acceptStream(ln net.Listener, kind Kind, tlsCfg *tls.Config) {
 	defer m.wg.Done()
 	for {
 		conn, err := ln.Accept()
@@ -54,17 +69,20 @@ func (m *Manager) acceptTCP(ln net.Listener) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			m.logLimited("tcp-accept", "transport: tcp accept", "err", err)
+			m.logLimited("accept", "transport: accept", "kind", kind, "err", err)
 			time.Sleep(5 * time.Millisecond) // out of descriptors: do not spin
 			continue
 		}
-		m.startConn(conn, TCP)
+		if tlsCfg != nil {
+			conn = tls.Server(conn, tlsCfg)
+		}
+		m.startConn(conn, kind, "")
 	}
 }
 
 // startConn registers conn as a flow and starts its read loop, or closes
 // it when a connection limit is reached.
-func (m *Manager) startConn(conn net.Conn, kind Kind) *streamConn {
+func (m *Manager) startConn(conn net.Conn, kind Kind, name string) *streamConn {
 	remote := addrPortOf(conn.RemoteAddr())
 	m.mu.Lock()
 	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP {
@@ -80,12 +98,12 @@ func (m *Manager) startConn(conn net.Conn, kind Kind) *streamConn {
 		return nil
 	}
 	m.nextID++
-	c := &streamConn{m: m, conn: conn, flow: Flow{ID: m.nextID, Kind: kind, Local: addrPortOf(conn.LocalAddr()), Remote: remote}}
+	c := &streamConn{m: m, conn: conn, name: name, flow: Flow{ID: m.nextID, Kind: kind, Local: addrPortOf(conn.LocalAddr()), Remote: remote}}
 	m.conns[c] = struct{}{}
 	m.perIP[remote.Addr()]++
 	m.flows[c.flow.ID] = c
-	if kind == TCP {
-		m.byRemote[remote] = c
+	if kind == TCP || kind == TLS {
+		m.byRemote[remoteKey{kind, remote, name}] = c
 	}
 	m.wg.Add(1)
 	m.mu.Unlock()
@@ -99,8 +117,8 @@ func (m *Manager) forget(c *streamConn) {
 	defer m.mu.Unlock()
 	delete(m.conns, c)
 	delete(m.flows, c.flow.ID)
-	if m.byRemote[c.flow.Remote] == c {
-		delete(m.byRemote, c.flow.Remote)
+	if key := (remoteKey{c.flow.Kind, c.flow.Remote, c.name}); m.byRemote[key] == c {
+		delete(m.byRemote, key)
 	}
 	if m.perIP[c.flow.Remote.Addr()]--; m.perIP[c.flow.Remote.Addr()] <= 0 {
 		delete(m.perIP, c.flow.Remote.Addr())
@@ -114,6 +132,9 @@ func (c *streamConn) readLoop() {
 	defer m.wg.Done()
 	defer m.forget(c)
 	defer c.close()
+	if tc, ok := c.conn.(*tls.Conn); ok && !c.handshake(tc) {
+		return
+	}
 	sp := sip.NewStreamParser(m.cfg.Limits)
 	buf := make([]byte, 4096)
 	for {
@@ -237,23 +258,48 @@ func (c *streamConn) close() {
 // 3261 §18.1.1 lets a request reuse it), else a new one made within
 // DialTimeout. It returns the connection's flow.
 func (m *Manager) SendTCP(remote netip.AddrPort, msg *sip.Message) (FlowID, error) {
+	return m.sendStream(TCP, remote, "", msg)
+}
+
+// sendStream sends msg over a TCP or TLS connection to remote, reused or
+// made; serverName is the name a new TLS connection verifies.
+func (m *Manager) sendStream(kind Kind, remote netip.AddrPort, serverName string, msg *sip.Message) (FlowID, error) {
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return 0, ErrClosed
 	}
-	c := m.byRemote[remote]
+	c := m.byRemote[remoteKey{kind, remote, serverName}]
 	m.mu.Unlock()
 	if c == nil {
-		d := net.Dialer{Timeout: m.cfg.DialTimeout}
-		conn, err := d.Dial("tcp", remote.String())
+		conn, err := m.dial(kind, remote, serverName)
 		if err != nil {
-			return 0, fmt.Errorf("transport: connect to %v: %w", remote, err)
+			return 0, fmt.Errorf("transport: connect to %v over %v: %w", remote, kind, err)
 		}
-		if c = m.startConn(conn, TCP); c == nil {
+		if c = m.startConn(conn, kind, serverName); c == nil {
 			return 0, fmt.Errorf("transport: connect to %v: connection limit reached", remote)
 		}
 	}
 	return c.flow.ID, c.send(msg, m.maxMsg)
+}
+
+// dial makes a connection within DialTimeout; a TLS one finishes its
+// handshake within HandshakeTimeout as well.
+func (m *Manager) dial(kind Kind, remote netip.AddrPort, serverName string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: m.cfg.DialTimeout}
+	if kind != TLS {
+		return d.Dial("tcp", remote.String())
+	}
+	cfg := m.cfg.TLSClient.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if serverName != "" {
+		cfg.ServerName = serverName
+	}
+	cfg.MinVersion = max(cfg.MinVersion, tls.VersionTLS12)
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.DialTimeout+m.cfg.HandshakeTimeout)
+	defer cancel()
+	return (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, "tcp", remote.String())
 }
