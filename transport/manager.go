@@ -124,6 +124,9 @@ type Stats struct {
 	ConnsRefused, Pings uint64
 	// HandshakesFailed counts TLS handshakes that failed or timed out.
 	HandshakesFailed uint64
+	// STUN counts STUN messages received on SIP UDP ports (RFC 5626
+	// §4.4.2 keep-alives); Binding requests among them are answered.
+	STUN uint64
 }
 
 // flowSender is a flow that can be written to.

@@ -111,6 +111,21 @@ func (m *Manager) datagram(l *udpListener, remote netip.AddrPort, b []byte) {
 		m.mu.Unlock()
 		return
 	}
+	if answer, isSTUN := stunAnswer(b, remote); isSTUN {
+		// A STUN keep-alive: answered, and it keeps the flow alive.
+		m.mu.Lock()
+		m.stats.STUN++
+		if f := m.byPeer[udpPeer{l, remote}]; f != nil {
+			f.last = now
+		}
+		m.mu.Unlock()
+		if answer != nil {
+			if _, err := l.conn.WriteToUDPAddrPort(answer, remote); err != nil {
+				m.logLimited("stun", "transport: STUN answer", "remote", remote, "err", err)
+			}
+		}
+		return
+	}
 	if len(b) > m.maxMsg {
 		m.refuse(l, remote, &sip.ParseError{Status: 513, Reason: "message too large"})
 		return

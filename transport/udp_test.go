@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v3"
 	"go.uber.org/goleak"
 
 	"github.com/sipedge/sipedge/sip"
@@ -255,5 +256,37 @@ func TestKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("%d: %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestUDPSTUNKeepAlive sends a STUN Binding request to the SIP port, as an
+// RFC 5626 §4.4.2 client does, and checks the answer names the client's
+// address.
+func TestUDPSTUNKeepAlive(t *testing.T) {
+	m, box, local := newUDP(t, "127.0.0.1:0", Config{})
+	c := peer(t, "udp4", "127.0.0.1:0")
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+	c.WriteToUDPAddrPort(req.Raw, local)
+	got := read(t, c, 5*time.Second)
+	resp := &stun.Message{Raw: got}
+	if err := resp.Decode(); err != nil || resp.Type != stun.BindingSuccess || resp.TransactionID != req.TransactionID {
+		t.Fatalf("answer %v (%v)", resp, err)
+	}
+	var xor stun.XORMappedAddress
+	if err := xor.GetFrom(resp); err != nil {
+		t.Fatal(err)
+	}
+	client := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	if got := netip.AddrPortFrom(netip.MustParseAddr(xor.IP.String()), uint16(xor.Port)); got != client {
+		t.Fatalf("mapped address %v, client %v", got, client)
+	}
+	// Other STUN (a response) is neither answered nor parsed as SIP.
+	c.WriteToUDPAddrPort(stun.MustBuild(stun.TransactionID, stun.BindingSuccess).Raw, local)
+	c.WriteToUDPAddrPort([]byte(options), local)
+	if in := box.next(t); in.Msg.CallID() != "udp-test-1" {
+		t.Fatalf("got %q", in.Msg.CallID())
+	}
+	if st := m.Stats(); st.STUN != 2 || st.Malformed != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
