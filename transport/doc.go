@@ -1,7 +1,6 @@
 // Package transport carries SIP messages between the network and the rest
 // of sipedge: listeners, flows (RFC 5626 §3.5) and the framing between
-// bytes and sip.Message values. UDP, TCP and TLS are here; WS and WSS
-// follow (issue 3).
+// bytes and sip.Message values, over UDP, TCP, TLS, WS and WSS (issue 3).
 //
 // A flow is one local and remote address pair for UDP, one connection for
 // the stream transports. Each has an opaque FlowID that stays the same

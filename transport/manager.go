@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -94,6 +95,7 @@ type Manager struct {
 	closed bool
 	udp    []*udpListener
 	tcp    []net.Listener
+	https  []*http.Server
 	flows  map[FlowID]flowSender
 	byPeer map[udpPeer]*udpFlow
 	// conns are the open connections, byRemote the ones a request may
@@ -182,6 +184,11 @@ func (m *Manager) Close() error {
 	}
 	for _, l := range m.tcp {
 		if err := l.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, srv := range m.https {
+		if err := srv.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gobwas/ws"
+
 	"github.com/sipedge/sipedge/sip"
 )
 
@@ -83,6 +85,20 @@ func (m *Manager) acceptStream(ln net.Listener, kind Kind, tlsCfg *tls.Config) {
 // startConn registers conn as a flow and starts its read loop, or closes
 // it when a connection limit is reached.
 func (m *Manager) startConn(conn net.Conn, kind Kind, name string) *streamConn {
+	c := m.registerConn(conn, kind, name)
+	if c != nil {
+		go func() {
+			defer m.wg.Done()
+			c.readLoop()
+		}()
+	}
+	return c
+}
+
+// registerConn makes conn a flow, or closes it when a connection limit is
+// reached. A registered connection counts in the Manager's WaitGroup: the
+// goroutine that runs it calls m.wg.Done when it ends.
+func (m *Manager) registerConn(conn net.Conn, kind Kind, name string) *streamConn {
 	remote := addrPortOf(conn.RemoteAddr())
 	m.mu.Lock()
 	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP {
@@ -107,7 +123,6 @@ func (m *Manager) startConn(conn net.Conn, kind Kind, name string) *streamConn {
 	}
 	m.wg.Add(1)
 	m.mu.Unlock()
-	go c.readLoop()
 	return c
 }
 
@@ -129,7 +144,6 @@ func (m *Manager) forget(c *streamConn) {
 // IdleTimeout, or breaks the framing.
 func (c *streamConn) readLoop() {
 	m := c.m
-	defer m.wg.Done()
 	defer m.forget(c)
 	defer c.close()
 	if tc, ok := c.conn.(*tls.Conn); ok && !c.handshake(tc) {
@@ -220,6 +234,9 @@ func (c *streamConn) send(msg *sip.Message, max int) error {
 	*bp = b[:0]
 	if len(b) > max {
 		return fmt.Errorf("transport: %d-byte message over the %d-byte limit", len(b), max)
+	}
+	if c.flow.Kind == WS || c.flow.Kind == WSS {
+		return c.writeFrame(ws.OpText, b)
 	}
 	return c.write(b)
 }

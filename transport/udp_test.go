@@ -59,6 +59,16 @@ func newUDP(t *testing.T, addr string, cfg Config) (*Manager, inbox, netip.AddrP
 	return m, box, local
 }
 
+// eventually waits up to 5 s for cond.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+	}
+}
+
 // peer is a client socket on loopback.
 func peer(t *testing.T, network, addr string) *net.UDPConn {
 	t.Helper()

@@ -1,0 +1,245 @@
+package transport
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/sipedge/sipedge/sip"
+)
+
+// WSHandler returns the http.Handler that turns a request into a SIP
+// WebSocket connection (RFC 7118) of kind WS or WSS, so that a web server
+// can serve it on its own path. The handshake runs in net/http's goroutine
+// for the connection, under Config.HandshakeTimeout; the client must offer
+// the "sip" subprotocol, and the answer never names one it did not offer.
+func (m *Manager) WSHandler(kind Kind) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !offersSIP(r.Header.Values("Sec-WebSocket-Protocol")) {
+			http.Error(w, `WebSocket subprotocol "sip" required (RFC 7118)`, http.StatusBadRequest)
+			return
+		}
+		// No Negotiate: permessage-deflate and every other extension are
+		// declined.
+		up := ws.HTTPUpgrader{
+			Timeout:  m.cfg.HandshakeTimeout,
+			Protocol: func(p string) bool { return p == "sip" },
+		}
+		conn, rw, _, err := up.Upgrade(r, w)
+		if err != nil {
+			m.mu.Lock()
+			m.stats.HandshakesFailed++
+			m.mu.Unlock()
+			return // the upgrader answered (400, 426...)
+		}
+		c := m.registerConn(conn, kind, "")
+		if c == nil {
+			return
+		}
+		defer m.wg.Done()
+		c.wsLoop(rw.Reader)
+	})
+}
+
+// offersSIP reports whether the Sec-WebSocket-Protocol values name "sip".
+func offersSIP(values []string) bool {
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			if strings.TrimSpace(p) == "sip" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ListenWS serves SIP over WebSocket on addr (any path) and returns the
+// address it is bound to.
+func (m *Manager) ListenWS(addr string) (netip.AddrPort, error) {
+	return m.listenHTTP(addr, WS, nil)
+}
+
+// ListenWSS serves SIP over secure WebSocket on addr with cfg (see
+// ListenTLS for what it must hold).
+func (m *Manager) ListenWSS(addr string, cfg *tls.Config) (netip.AddrPort, error) {
+	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
+		return netip.AddrPort{}, fmt.Errorf("transport: listen wss %s: no certificate", addr)
+	}
+	cfg = cfg.Clone()
+	cfg.MinVersion = max(cfg.MinVersion, tls.VersionTLS12)
+	cfg.NextProtos = []string{"http/1.1"}
+	return m.listenHTTP(addr, WSS, cfg)
+}
+
+func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
+	}
+	local := addrPortOf(ln.Addr())
+	srv := &http.Server{
+		Handler:           m.WSHandler(kind),
+		ReadHeaderTimeout: m.cfg.HandshakeTimeout,
+		IdleTimeout:       m.cfg.HandshakeTimeout,
+		ErrorLog:          nil,
+	}
+	if cfg != nil {
+		srv.TLSConfig = cfg
+		ln = tls.NewListener(ln, cfg)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		ln.Close()
+		return netip.AddrPort{}, ErrClosed
+	}
+	m.https = append(m.https, srv)
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.logLimited("http-serve", "transport: serve", "kind", kind, "err", err)
+		}
+	}()
+	return local, nil
+}
+
+// wsLoop reads frames until the peer closes, goes idle, or breaks RFC
+// 6455; each text or binary message is one SIP message.
+func (c *streamConn) wsLoop(r *bufio.Reader) {
+	m := c.m
+	defer m.forget(c)
+	defer c.close()
+	var msg []byte      // the message being reassembled
+	var msgOp ws.OpCode // its opcode; 0 when no message is open
+	for {
+		if err := c.conn.SetReadDeadline(time.Now().Add(m.cfg.IdleTimeout)); err != nil {
+			return
+		}
+		h, err := ws.ReadHeader(r)
+		if err != nil {
+			return
+		}
+		state := ws.StateServerSide
+		if msgOp != 0 {
+			state |= ws.StateFragmented
+		}
+		if err := ws.CheckHeader(h, state); err != nil {
+			c.closeWith(ws.StatusProtocolError, err.Error())
+			return
+		}
+		if h.OpCode.IsControl() {
+			payload := make([]byte, h.Length) // at most 125 bytes (CheckHeader)
+			if _, err := io.ReadFull(r, payload); err != nil {
+				return
+			}
+			ws.Cipher(payload, h.Mask, 0)
+			switch h.OpCode {
+			case ws.OpPing:
+				if c.writeFrame(ws.OpPong, payload) != nil {
+					return
+				}
+			case ws.OpClose:
+				code, _ := ws.ParseCloseFrameData(payload)
+				if code.Empty() {
+					code = ws.StatusNormalClosure
+				}
+				c.closeWith(code, "")
+				return
+			}
+			continue
+		}
+		if h.OpCode == ws.OpContinuation && msgOp == 0 {
+			c.closeWith(ws.StatusProtocolError, "continuation without a start")
+			return
+		}
+		if int64(len(msg))+h.Length > int64(m.maxMsg) {
+			c.closeWith(ws.StatusMessageTooBig, "message too large")
+			return
+		}
+		if h.OpCode != ws.OpContinuation {
+			msgOp = h.OpCode
+		}
+		start := len(msg)
+		msg = append(msg, make([]byte, h.Length)...)
+		if _, err := io.ReadFull(r, msg[start:]); err != nil {
+			return
+		}
+		ws.Cipher(msg[start:], h.Mask, 0)
+		if !h.Fin {
+			continue
+		}
+		if msgOp == ws.OpText && !utf8.Valid(msg) {
+			c.closeWith(ws.StatusInvalidFramePayloadData, "text message not UTF-8")
+			return
+		}
+		if !c.wsMessage(msg) {
+			return
+		}
+		msg, msgOp = nil, 0
+	}
+}
+
+// wsMessage handles one whole message, which it keeps; false means the
+// connection must close.
+func (c *streamConn) wsMessage(b []byte) bool {
+	m := c.m
+	switch sip.KeepAliveOf(b) {
+	case sip.Ping:
+		m.mu.Lock()
+		m.stats.Pings++
+		m.mu.Unlock()
+		return c.writeFrame(ws.OpText, []byte("\r\n")) == nil
+	case sip.Pong:
+		m.mu.Lock()
+		m.stats.KeepAlives++
+		m.mu.Unlock()
+		return true
+	}
+	msg, err := m.parser.ParseOwned(b)
+	if err != nil {
+		var pe *sip.ParseError
+		if errors.As(err, &pe) {
+			c.refuse(pe)
+		}
+		return true // one WebSocket message is one SIP message: framing holds
+	}
+	m.handler(&Inbound{Msg: msg, Flow: c.flow, Received: time.Now()})
+	return true
+}
+
+// writeFrame writes one unmasked frame under WriteTimeout.
+func (c *streamConn) writeFrame(op ws.OpCode, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return ErrFlowGone
+	}
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
+		return c.failLocked(err)
+	}
+	if err := ws.WriteFrame(c.conn, ws.NewFrame(op, true, payload)); err != nil {
+		return c.failLocked(err)
+	}
+	return nil
+}
+
+// closeWith sends a close frame with code and reason, then closes.
+func (c *streamConn) closeWith(code ws.StatusCode, reason string) {
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(code, reason))
+	c.close()
+}

@@ -1,0 +1,237 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/httphead"
+	"github.com/gobwas/ws"
+
+	"github.com/sipedge/sipedge/sip"
+)
+
+func newWS(t *testing.T, cfg Config) (*Manager, inbox, netip.AddrPort) {
+	t.Helper()
+	box := make(inbox, 64)
+	m := NewManager(cfg, box.handle)
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	local, err := m.ListenWS("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, box, local
+}
+
+// wsDial opens a client connection offering the sip subprotocol.
+func wsDial(t *testing.T, url string, tlsCfg *tls.Config) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	d := ws.Dialer{Protocols: []string{"sip"}, Timeout: 5 * time.Second, TLSConfig: tlsCfg}
+	conn, br, hs, err := d.Dial(context.Background(), url)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if hs.Protocol != "sip" {
+		t.Fatalf("subprotocol %q", hs.Protocol)
+	}
+	if br == nil {
+		br = bufio.NewReader(conn)
+	}
+	return conn, br
+}
+
+// sendFrame writes a client frame, masked unless raw.
+func sendFrame(t *testing.T, c net.Conn, f ws.Frame, raw bool) {
+	t.Helper()
+	if !raw {
+		f = ws.MaskFrameInPlace(f)
+	}
+	if err := ws.WriteFrame(c, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readFrame reads the next server frame within 5 s.
+func readFrame(t *testing.T, c net.Conn, r *bufio.Reader) ws.Frame {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := ws.ReadFrame(r)
+	if err != nil {
+		t.Fatalf("reading a frame: %v", err)
+	}
+	return f
+}
+
+func TestWSRoundTrip(t *testing.T) {
+	m, box, local := newWS(t, Config{})
+	c, r := wsDial(t, "ws://"+local.String()+"/", nil)
+	sendFrame(t, c, ws.NewTextFrame([]byte(options)), false)
+	in := box.next(t)
+	if in.Flow.Kind != WS || in.Msg.CallID() != "udp-test-1" {
+		t.Fatalf("flow %+v, Call-ID %q", in.Flow, in.Msg.CallID())
+	}
+	m.Send(in.Flow.ID, sip.NewResponse(in.Msg, 200, ""))
+	if f := readFrame(t, c, r); f.Header.OpCode != ws.OpText || !strings.HasPrefix(string(f.Payload), "SIP/2.0 200 OK\r\n") {
+		t.Fatalf("frame %v %q", f.Header.OpCode, f.Payload)
+	}
+	// A message in three fragments, binary this time.
+	p := []byte(strings.Replace(options, "CSeq: 1", "CSeq: 2", 1))
+	sendFrame(t, c, ws.NewFrame(ws.OpBinary, false, p[:40]), false)
+	sendFrame(t, c, ws.NewFrame(ws.OpContinuation, false, p[40:90]), false)
+	// A ping between fragments is answered with its payload.
+	sendFrame(t, c, ws.NewPingFrame([]byte("hi")), false)
+	sendFrame(t, c, ws.NewFrame(ws.OpContinuation, true, p[90:]), false)
+	if f := readFrame(t, c, r); f.Header.OpCode != ws.OpPong || string(f.Payload) != "hi" {
+		t.Fatalf("pong %v %q", f.Header.OpCode, f.Payload)
+	}
+	if in := box.next(t); in.Msg.CSeq().Seq != 2 {
+		t.Fatalf("reassembled CSeq %d", in.Msg.CSeq().Seq)
+	}
+	// CRLFCRLF gets CRLF (RFC 5626 §4.4.1).
+	sendFrame(t, c, ws.NewTextFrame([]byte("\r\n\r\n")), false)
+	if f := readFrame(t, c, r); string(f.Payload) != "\r\n" {
+		t.Fatalf("pong %q", f.Payload)
+	}
+	// Malformed but answerable: answered, and the connection goes on.
+	sendFrame(t, c, ws.NewTextFrame([]byte(strings.Replace(options, "CSeq: 1 OPTIONS", "CSeq: 1 INVITE", 1))), false)
+	if f := readFrame(t, c, r); !strings.HasPrefix(string(f.Payload), "SIP/2.0 400 Bad Request - CSeq method") {
+		t.Fatalf("answer %q", f.Payload)
+	}
+	// A close is answered with a close.
+	sendFrame(t, c, ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "")), false)
+	if f := readFrame(t, c, r); f.Header.OpCode != ws.OpClose {
+		t.Fatalf("frame %v, want close", f.Header.OpCode)
+	}
+	eventually(t, func() bool { return m.Send(in.Flow.ID, sip.NewResponse(in.Msg, 200, "")) == ErrFlowGone })
+}
+
+// TestWSCloseCodes sends each bad frame RFC 6455 names and checks the code
+// the server closes with.
+func TestWSCloseCodes(t *testing.T) {
+	_, _, local := newWS(t, Config{Limits: sip.Limits{MaxMessageSize: 2048}})
+	long := make([]byte, 126)
+	for _, tc := range []struct {
+		name  string
+		frame ws.Frame
+		raw   bool // sent unmasked
+		first *ws.Frame
+		code  ws.StatusCode
+	}{
+		{"unmasked", ws.NewTextFrame([]byte(options)), true, nil, ws.StatusProtocolError},
+		{"rsv bit", func() ws.Frame {
+			f := ws.NewTextFrame([]byte(options))
+			f.Header.Rsv = ws.Rsv(true, false, false)
+			return f
+		}(), false, nil, ws.StatusProtocolError},
+		{"reserved opcode", ws.NewFrame(ws.OpCode(0x3), true, []byte("x")), false, nil, ws.StatusProtocolError},
+		{"fragmented ping", ws.NewFrame(ws.OpPing, false, []byte("x")), false, nil, ws.StatusProtocolError},
+		{"long ping", ws.NewFrame(ws.OpPing, true, long), false, nil, ws.StatusProtocolError},
+		{"continuation alone", ws.NewFrame(ws.OpContinuation, true, []byte("x")), false, nil, ws.StatusProtocolError},
+		{"new message inside one", ws.NewTextFrame([]byte("x")), false, &ws.Frame{Header: ws.Header{OpCode: ws.OpText, Length: 1}, Payload: []byte("y")}, ws.StatusProtocolError},
+		{"text not UTF-8", ws.NewTextFrame([]byte("OPTIONS \xff\xfe")), false, nil, ws.StatusInvalidFramePayloadData},
+		{"too large", ws.NewBinaryFrame(make([]byte, 3000)), false, nil, ws.StatusMessageTooBig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, r := wsDial(t, "ws://"+local.String()+"/", nil)
+			if tc.first != nil {
+				sendFrame(t, c, *tc.first, false)
+			}
+			sendFrame(t, c, tc.frame, tc.raw)
+			f := readFrame(t, c, r)
+			if f.Header.OpCode != ws.OpClose {
+				t.Fatalf("frame %v, want close", f.Header.OpCode)
+			}
+			if code, _ := ws.ParseCloseFrameData(f.Payload); code != tc.code {
+				t.Fatalf("close code %d, want %d", code, tc.code)
+			}
+		})
+	}
+}
+
+func TestWSHandshakeRefusals(t *testing.T) {
+	_, _, local := newWS(t, Config{})
+	// permessage-deflate is declined.
+	d0 := ws.Dialer{Timeout: 5 * time.Second, Protocols: []string{"sip"},
+		Extensions: []httphead.Option{httphead.NewOption("permessage-deflate", nil)}}
+	conn, _, hs, err := d0.Dial(context.Background(), "ws://"+local.String()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if len(hs.Extensions) != 0 {
+		t.Fatalf("extensions accepted: %v", hs.Extensions)
+	}
+	// No sip subprotocol offered: 400, saying why.
+	d := ws.Dialer{Timeout: 5 * time.Second}
+	_, _, _, err = d.Dial(context.Background(), "ws://"+local.String()+"/")
+	var se ws.StatusError
+	if !errors.As(err, &se) || int(se) != http.StatusBadRequest {
+		t.Fatalf("without sip: %v", err)
+	}
+	resp, err := http.Get("http://" + local.String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("plain GET: %d", resp.StatusCode)
+	}
+	// Another subprotocol only: refused too, never answered with sip.
+	d = ws.Dialer{Timeout: 5 * time.Second, Protocols: []string{"chat"}}
+	if _, _, _, err := d.Dial(context.Background(), "ws://"+local.String()+"/"); !errors.As(err, &se) || int(se) != http.StatusBadRequest {
+		t.Fatalf("chat only: %v", err)
+	}
+	// A wrong WebSocket version: 426.
+	req, _ := http.NewRequest("GET", "http://"+local.String()+"/", nil)
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	req.Header.Set("Sec-WebSocket-Version", "12")
+	req.Header.Set("Sec-WebSocket-Protocol", "sip")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUpgradeRequired {
+		t.Fatalf("version 12: %d", resp.StatusCode)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestWSS(t *testing.T) {
+	pki := newPKI(t)
+	server, _ := pki.issue(t, "127.0.0.1")
+	box := make(inbox, 8)
+	m := NewManager(Config{}, box.handle)
+	defer m.Close()
+	local, err := m.ListenWSS("127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{server}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, r := wsDial(t, "wss://"+local.String()+"/", &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"})
+	sendFrame(t, c, ws.NewTextFrame([]byte(options)), false)
+	in := box.next(t)
+	if in.Flow.Kind != WSS {
+		t.Fatalf("flow %+v", in.Flow)
+	}
+	m.Send(in.Flow.ID, sip.NewResponse(in.Msg, 200, ""))
+	if f := readFrame(t, c, r); !strings.HasPrefix(string(f.Payload), "SIP/2.0 200 OK\r\n") {
+		t.Fatalf("answer %q", f.Payload)
+	}
+	if _, err := m.ListenWSS("127.0.0.1:0", &tls.Config{}); err == nil {
+		t.Fatal("a WSS listener without a certificate was opened")
+	}
+}
