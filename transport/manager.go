@@ -44,6 +44,16 @@ type Config struct {
 	MaxConns, MaxConnsPerIP int
 	// HandshakeTimeout bounds a TLS handshake (default 5 s).
 	HandshakeTimeout time.Duration
+	// WSPingInterval is how long a WebSocket may be silent before the
+	// server pings it (browsers cannot ping from JavaScript; default 60 s),
+	// and WSPongTimeout how long the answer may take before the
+	// connection is closed (default 15 s). They stand in for IdleTimeout
+	// on WebSockets.
+	WSPingInterval, WSPongTimeout time.Duration
+	// WSOrigins, when not empty, lists the Origin values a WebSocket
+	// handshake may carry ("https://phone.example.com"); another gets 403.
+	// A handshake without Origin (no browser) is let through.
+	WSOrigins []string
 	// TLSClient configures the connections SendTLS makes (roots, client
 	// certificate); nil verifies peers against the system roots.
 	TLSClient *tls.Config
@@ -79,6 +89,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.WSPingInterval <= 0 {
+		c.WSPingInterval = time.Minute
+	}
+	if c.WSPongTimeout <= 0 {
+		c.WSPongTimeout = 15 * time.Second
 	}
 	return c
 }
@@ -129,6 +145,9 @@ type Stats struct {
 	// STUN counts STUN messages received on SIP UDP ports (RFC 5626
 	// §4.4.2 keep-alives); Binding requests among them are answered.
 	STUN uint64
+	// WSPings counts the pings sent to silent WebSockets, WSPongsMissed
+	// the connections closed for not answering one.
+	WSPings, WSPongsMissed uint64
 }
 
 // flowSender is a flow that can be written to.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,6 +26,10 @@ import (
 // the "sip" subprotocol, and the answer never names one it did not offer.
 func (m *Manager) WSHandler(kind Kind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && len(m.cfg.WSOrigins) > 0 && !slices.ContainsFunc(m.cfg.WSOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
 		if !offersSIP(r.Header.Values("Sec-WebSocket-Protocol")) {
 			http.Error(w, `WebSocket subprotocol "sip" required (RFC 7118)`, http.StatusBadRequest)
 			return
@@ -123,7 +128,40 @@ func (c *streamConn) wsLoop(r *bufio.Reader) {
 	defer c.close()
 	var msg []byte      // the message being reassembled
 	var msgOp ws.OpCode // its opcode; 0 when no message is open
+	pinged := false     // a ping went out and no frame came since
 	for {
+		// Wait for the next frame's first byte; a silent peer is pinged,
+		// and closed when it does not answer.
+		wait := m.cfg.WSPingInterval
+		if pinged {
+			wait = m.cfg.WSPongTimeout
+		}
+		if err := c.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			return
+		}
+		if _, err := r.Peek(1); err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return
+			}
+			if pinged {
+				m.mu.Lock()
+				m.stats.WSPongsMissed++
+				m.mu.Unlock()
+				c.closeWith(ws.StatusGoingAway, "no answer to ping")
+				return
+			}
+			m.mu.Lock()
+			m.stats.WSPings++
+			m.mu.Unlock()
+			if c.writeFrame(ws.OpPing, nil) != nil {
+				return
+			}
+			pinged = true
+			continue
+		}
+		pinged = false
+		// The rest of the frame must not dawdle.
 		if err := c.conn.SetReadDeadline(time.Now().Add(m.cfg.IdleTimeout)); err != nil {
 			return
 		}

@@ -235,3 +235,73 @@ func TestWSS(t *testing.T) {
 		t.Fatal("a WSS listener without a certificate was opened")
 	}
 }
+
+// TestWSServerPings checks that a silent WebSocket is pinged, kept while
+// it answers, and closed with 1001 when it does not.
+func TestWSServerPings(t *testing.T) {
+	m, _, local := newWS(t, Config{WSPingInterval: 50 * time.Millisecond, WSPongTimeout: 50 * time.Millisecond})
+	c, r := wsDial(t, "ws://"+local.String()+"/", nil)
+	f := readFrame(t, c, r)
+	if f.Header.OpCode != ws.OpPing {
+		t.Fatalf("frame %v, want ping", f.Header.OpCode)
+	}
+	sendFrame(t, c, ws.NewPongFrame(f.Payload), false)
+	// Answered: the next thing is another ping, not a close.
+	if f := readFrame(t, c, r); f.Header.OpCode != ws.OpPing {
+		t.Fatalf("frame %v, want a second ping", f.Header.OpCode)
+	}
+	// Not answered: closed, going away.
+	f = readFrame(t, c, r)
+	if code, _ := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != ws.StatusGoingAway {
+		t.Fatalf("frame %v code %d, want close 1001", f.Header.OpCode, code)
+	}
+	if st := m.Stats(); st.WSPings < 2 || st.WSPongsMissed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestWSOrigins(t *testing.T) {
+	_, _, local := newWS(t, Config{WSOrigins: []string{"https://phone.example"}})
+	dialFrom := func(origin string) error {
+		d := ws.Dialer{Timeout: 5 * time.Second, Protocols: []string{"sip"}}
+		if origin != "" {
+			d.Header = ws.HandshakeHeaderHTTP(http.Header{"Origin": {origin}})
+		}
+		conn, _, _, err := d.Dial(context.Background(), "ws://"+local.String()+"/")
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	var se ws.StatusError
+	if err := dialFrom("https://evil.example"); !errors.As(err, &se) || int(se) != http.StatusForbidden {
+		t.Fatalf("other origin: %v", err)
+	}
+	if err := dialFrom("https://PHONE.example"); err != nil {
+		t.Fatalf("listed origin: %v", err)
+	}
+	if err := dialFrom(""); err != nil {
+		t.Fatalf("no origin: %v", err)
+	}
+}
+
+// TestWSSilentSockets opens 1000 TCP connections to the WebSocket port and
+// leaves them silent; a real client must still complete its handshake and
+// a REGISTER round trip at once.
+func TestWSSilentSockets(t *testing.T) {
+	m, box, local := newWS(t, Config{MaxConnsPerIP: 2000})
+	for range 1000 {
+		dial(t, local)
+	}
+	c, r := wsDial(t, "ws://"+local.String()+"/", nil)
+	register := strings.NewReplacer("OPTIONS sip:edge@127.0.0.1", "REGISTER sip:127.0.0.1", "1 OPTIONS", "1 REGISTER").Replace(options)
+	sendFrame(t, c, ws.NewTextFrame([]byte(register)), false)
+	in := box.next(t)
+	if in.Msg.Method != "REGISTER" {
+		t.Fatalf("got %s", in.Msg.Method)
+	}
+	m.Send(in.Flow.ID, sip.NewResponse(in.Msg, 200, ""))
+	if f := readFrame(t, c, r); !strings.HasPrefix(string(f.Payload), "SIP/2.0 200 OK\r\n") {
+		t.Fatalf("answer %q", f.Payload)
+	}
+}
