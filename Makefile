@@ -46,6 +46,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME) ./sip
 	$(GO) test -run '^$$' -fuzz '^FuzzURI$$' -fuzztime $(FUZZTIME) ./sip
 	$(GO) test -run '^$$' -fuzz '^FuzzEdits$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzWSFrames$$' -fuzztime $(FUZZTIME) ./transport
+	$(GO) test -run '^$$' -fuzz '^FuzzStreamConn$$' -fuzztime $(FUZZTIME) ./transport
 
 clean:
 	rm -rf $(BIN)

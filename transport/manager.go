@@ -42,6 +42,10 @@ type Config struct {
 	// MaxConnsPerIP those from one address (default 100); past either a new
 	// connection is closed at once.
 	MaxConns, MaxConnsPerIP int
+	// MaxNewConnsPerIP caps the new connections one address may open in a
+	// second (default 20, bursts up to as many); past it a connection is
+	// closed at once.
+	MaxNewConnsPerIP int
 	// HandshakeTimeout bounds a TLS handshake (default 5 s).
 	HandshakeTimeout time.Duration
 	// WSPingInterval is how long a WebSocket may be silent before the
@@ -87,6 +91,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnsPerIP <= 0 {
 		c.MaxConnsPerIP = 100
 	}
+	if c.MaxNewConnsPerIP <= 0 {
+		c.MaxNewConnsPerIP = 20
+	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 5 * time.Second
 	}
@@ -120,6 +127,7 @@ type Manager struct {
 	conns    map[*streamConn]struct{}
 	byRemote map[remoteKey]*streamConn
 	perIP    map[netip.Addr]int
+	newConns map[netip.Addr]*connBucket
 	nextID   FlowID
 	logged   map[string]time.Time
 	stats    Stats
@@ -137,8 +145,9 @@ type Stats struct {
 	KeepAlives uint64
 	// FlowsRefused counts datagrams dropped because the flow table was full.
 	FlowsRefused uint64
-	// ConnsRefused counts connections closed at once for MaxConns or
-	// MaxConnsPerIP; Pings counts CRLFCRLF keep-alives answered.
+	// ConnsRefused counts connections closed at once for MaxConns,
+	// MaxConnsPerIP or MaxNewConnsPerIP; Pings counts CRLFCRLF keep-alives
+	// answered.
 	ConnsRefused, Pings uint64
 	// HandshakesFailed counts TLS handshakes that failed or timed out.
 	HandshakesFailed uint64
@@ -168,6 +177,7 @@ func NewManager(cfg Config, h Handler) *Manager {
 		conns:    make(map[*streamConn]struct{}),
 		byRemote: make(map[remoteKey]*streamConn),
 		perIP:    make(map[netip.Addr]int),
+		newConns: make(map[netip.Addr]*connBucket),
 		logged:   make(map[string]time.Time),
 		stop:     make(chan struct{}),
 	}
@@ -237,7 +247,7 @@ func (m *Manager) logLimited(key, msg string, args ...any) {
 	}
 }
 
-// sweep forgets idle UDP flows.
+// sweep forgets idle UDP flows and full connection buckets.
 func (m *Manager) sweep() {
 	defer m.wg.Done()
 	every := m.cfg.UDPFlowIdle / 4
@@ -252,6 +262,19 @@ func (m *Manager) sweep() {
 			return
 		case now := <-t.C:
 			m.expireUDPFlows(now)
+			m.expireConnBuckets(now)
+		}
+	}
+}
+
+// expireConnBuckets forgets the buckets that have refilled: a full one
+// and a missing one allow the same.
+func (m *Manager) expireConnBuckets(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ip, b := range m.newConns {
+		if now.Sub(b.last) >= time.Second {
+			delete(m.newConns, ip)
 		}
 	}
 }

@@ -78,14 +78,14 @@ func (m *Manager) acceptStream(ln net.Listener, kind Kind, tlsCfg *tls.Config) {
 		if tlsCfg != nil {
 			conn = tls.Server(conn, tlsCfg)
 		}
-		m.startConn(conn, kind, "")
+		m.startConn(conn, kind, "", true)
 	}
 }
 
 // startConn registers conn as a flow and starts its read loop, or closes
 // it when a connection limit is reached.
-func (m *Manager) startConn(conn net.Conn, kind Kind, name string) *streamConn {
-	c := m.registerConn(conn, kind, name)
+func (m *Manager) startConn(conn net.Conn, kind Kind, name string, incoming bool) *streamConn {
+	c := m.registerConn(conn, kind, name, incoming)
 	if c != nil {
 		go func() {
 			defer m.wg.Done()
@@ -96,12 +96,13 @@ func (m *Manager) startConn(conn net.Conn, kind Kind, name string) *streamConn {
 }
 
 // registerConn makes conn a flow, or closes it when a connection limit is
-// reached. A registered connection counts in the Manager's WaitGroup: the
+// reached (for an incoming one, MaxNewConnsPerIP as well). A registered connection counts in the Manager's WaitGroup: the
 // goroutine that runs it calls m.wg.Done when it ends.
-func (m *Manager) registerConn(conn net.Conn, kind Kind, name string) *streamConn {
+func (m *Manager) registerConn(conn net.Conn, kind Kind, name string, incoming bool) *streamConn {
 	remote := addrPortOf(conn.RemoteAddr())
 	m.mu.Lock()
-	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP {
+	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP ||
+		incoming && !m.newConnAllowed(remote.Addr(), time.Now()) {
 		closed := m.closed
 		if !closed {
 			m.stats.ConnsRefused++
@@ -124,6 +125,30 @@ func (m *Manager) registerConn(conn net.Conn, kind Kind, name string) *streamCon
 	m.wg.Add(1)
 	m.mu.Unlock()
 	return c
+}
+
+// connBucket is one address's allowance of new connections: a token
+// bucket that refills MaxNewConnsPerIP tokens a second, up to as many.
+type connBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// newConnAllowed takes a token from ip's bucket; m.mu must be held.
+func (m *Manager) newConnAllowed(ip netip.Addr, now time.Time) bool {
+	rate := float64(m.cfg.MaxNewConnsPerIP)
+	b := m.newConns[ip]
+	if b == nil {
+		b = &connBucket{tokens: rate, last: now}
+		m.newConns[ip] = b
+	}
+	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // forget removes c from the tables once its read loop ends.
@@ -294,7 +319,7 @@ func (m *Manager) sendStream(kind Kind, remote netip.AddrPort, serverName string
 		if err != nil {
 			return 0, fmt.Errorf("transport: connect to %v over %v: %w", remote, kind, err)
 		}
-		if c = m.startConn(conn, kind, serverName); c == nil {
+		if c = m.startConn(conn, kind, serverName, false); c == nil {
 			return 0, fmt.Errorf("transport: connect to %v: connection limit reached", remote)
 		}
 	}

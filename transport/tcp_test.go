@@ -175,7 +175,7 @@ func TestTCPConnLimits(t *testing.T) {
 // TestTCPSilentPeers checks that connections that never send a byte delay
 // no one: a real peer still gets its answer at once.
 func TestTCPSilentPeers(t *testing.T) {
-	m, box, local := newTCP(t, "127.0.0.1:0", Config{MaxConnsPerIP: 1000})
+	m, box, local := newTCP(t, "127.0.0.1:0", Config{MaxConnsPerIP: 1000, MaxNewConnsPerIP: 1000})
 	for range 200 {
 		dial(t, local)
 	}
@@ -238,5 +238,29 @@ func TestSendTCP(t *testing.T) {
 	ln.Close()
 	if _, err := m.SendTCP(netip.MustParseAddrPort("127.0.0.1:1"), req); err == nil {
 		t.Fatal("send to a closed port succeeded")
+	}
+}
+
+func TestTCPNewConnRate(t *testing.T) {
+	m, box, local := newTCP(t, "127.0.0.1:0", Config{MaxNewConnsPerIP: 2})
+	for i := range 2 {
+		c := dial(t, local)
+		c.Write([]byte(options))
+		if in := box.next(t); in.Flow.Kind != TCP {
+			t.Fatalf("connection %d: flow %+v", i, in.Flow)
+		}
+	}
+	// The third in the same second is closed at once.
+	waitEOF(t, dial(t, local))
+	if st := m.Stats(); st.ConnsRefused != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A bucket that has refilled is forgotten.
+	m.expireConnBuckets(time.Now().Add(2 * time.Second))
+	m.mu.Lock()
+	n := len(m.newConns)
+	m.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d buckets kept", n)
 	}
 }

@@ -47,7 +47,7 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 			m.mu.Unlock()
 			return // the upgrader answered (400, 426...)
 		}
-		c := m.registerConn(conn, kind, "")
+		c := m.registerConn(conn, kind, "", true)
 		if c == nil {
 			return
 		}

@@ -289,7 +289,7 @@ func TestWSOrigins(t *testing.T) {
 // leaves them silent; a real client must still complete its handshake and
 // a REGISTER round trip at once.
 func TestWSSilentSockets(t *testing.T) {
-	m, box, local := newWS(t, Config{MaxConnsPerIP: 2000})
+	m, box, local := newWS(t, Config{MaxConnsPerIP: 2000, MaxNewConnsPerIP: 2000})
 	for range 1000 {
 		dial(t, local)
 	}

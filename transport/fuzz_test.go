@@ -1,0 +1,105 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/sipedge/sipedge/sip"
+)
+
+// fuzzConn runs read, a connection loop, over one end of a pipe whose
+// other end is drained, with the bytes b as everything the peer sends;
+// the loop must end (the input runs out) without a panic.
+func fuzzConn(t *testing.T, kind Kind, b []byte, run func(c *streamConn, r *bufio.Reader)) {
+	m := NewManager(Config{
+		Limits:         sip.Limits{MaxMessageSize: 4096},
+		IdleTimeout:    time.Second,
+		WSPingInterval: time.Second,
+	}, func(*Inbound) {})
+	defer m.Close()
+	near, far := net.Pipe()
+	go io.Copy(io.Discard, far)
+	c := m.registerConn(near, kind, "", false)
+	if c == nil {
+		t.Fatal("not registered")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer m.wg.Done()
+		run(c, bufio.NewReader(bytes.NewReader(b)))
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection loop did not end")
+	}
+	far.Close()
+}
+
+func wsSeed(frames ...ws.Frame) []byte {
+	var b bytes.Buffer
+	for _, f := range frames {
+		ws.WriteFrame(&b, ws.MaskFrameInPlace(f))
+	}
+	return b.Bytes()
+}
+
+// FuzzWSFrames feeds arbitrary bytes to the WebSocket frame loop.
+func FuzzWSFrames(f *testing.F) {
+	f.Add(wsSeed(ws.NewTextFrame([]byte(options))))
+	f.Add(wsSeed(ws.NewFrame(ws.OpText, false, []byte(options[:30])), ws.NewPingFrame([]byte("p")), ws.NewFrame(ws.OpContinuation, true, []byte(options[30:]))))
+	f.Add(wsSeed(ws.NewTextFrame([]byte("\r\n\r\n")), ws.NewCloseFrame(ws.NewCloseFrameBody(1000, "bye"))))
+	f.Add(wsSeed(ws.NewBinaryFrame([]byte(strings.Repeat("x", 5000)))))
+	f.Add([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzConn(t, WS, b, func(c *streamConn, r *bufio.Reader) { c.wsLoop(r) })
+	})
+}
+
+// FuzzStreamConn feeds arbitrary bytes, in pieces, to the TCP read loop.
+func FuzzStreamConn(f *testing.F) {
+	f.Add([]byte(options + "\r\n\r\n" + options))
+	f.Add([]byte(strings.Replace(options, "Content-Length: 0\r\n", "", 1)))
+	f.Add([]byte("\r\n\r\n\r\n"))
+	f.Add([]byte(strings.Replace(options, "CSeq: 1 OPTIONS", "CSeq: 1 INVITE", 1) + options))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := NewManager(Config{Limits: sip.Limits{MaxMessageSize: 4096}, IdleTimeout: time.Second}, func(*Inbound) {})
+		defer m.Close()
+		near, far := net.Pipe()
+		c := m.registerConn(near, TCP, "", false)
+		if c == nil {
+			t.Fatal("not registered")
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer m.wg.Done()
+			c.readLoop()
+		}()
+		// The peer writes in pieces and reads what comes back; the loop
+		// ends when the peer closes.
+		go io.Copy(io.Discard, far)
+		for len(b) > 0 {
+			n := min(len(b), 1+int(b[0])%97)
+			far.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := far.Write(b[:n]); err != nil {
+				break
+			}
+			b = b[n:]
+		}
+		far.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("read loop did not end")
+		}
+	})
+}
