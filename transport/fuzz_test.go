@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func fuzzConn(t *testing.T, kind Kind, b []byte, run func(c *streamConn, r *bufi
 	defer m.Close()
 	near, far := net.Pipe()
 	go io.Copy(io.Discard, far)
-	c := m.registerConn(near, kind, "", false)
+	c := m.registerConn(near, kind, "", false, netip.AddrPort{})
 	if c == nil {
 		t.Fatal("not registered")
 	}
@@ -74,7 +75,7 @@ func FuzzStreamConn(f *testing.F) {
 		m := NewManager(Config{Limits: sip.Limits{MaxMessageSize: 4096}, IdleTimeout: time.Second}, func(*Inbound) {})
 		defer m.Close()
 		near, far := net.Pipe()
-		c := m.registerConn(near, TCP, "", false)
+		c := m.registerConn(near, TCP, "", false, netip.AddrPort{})
 		if c == nil {
 			t.Fatal("not registered")
 		}

@@ -58,6 +58,10 @@ type Config struct {
 	// handshake may carry ("https://phone.example.com"); another gets 403.
 	// A handshake without Origin (no browser) is let through.
 	WSOrigins []string
+	// TrustedProxies lists the reverse proxies (nginx, Apache) whose
+	// Forwarded or X-Forwarded-For header names a WebSocket client; from
+	// any other peer those headers are ignored.
+	TrustedProxies []netip.Prefix
 	// TLSClient configures the connections SendTLS makes (roots, client
 	// certificate); nil verifies peers against the system roots.
 	TLSClient *tls.Config

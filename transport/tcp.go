@@ -85,7 +85,7 @@ func (m *Manager) acceptStream(ln net.Listener, kind Kind, tlsCfg *tls.Config) {
 // startConn registers conn as a flow and starts its read loop, or closes
 // it when a connection limit is reached.
 func (m *Manager) startConn(conn net.Conn, kind Kind, name string, incoming bool) *streamConn {
-	c := m.registerConn(conn, kind, name, incoming)
+	c := m.registerConn(conn, kind, name, incoming, netip.AddrPort{})
 	if c != nil {
 		go func() {
 			defer m.wg.Done()
@@ -96,10 +96,14 @@ func (m *Manager) startConn(conn net.Conn, kind Kind, name string, incoming bool
 }
 
 // registerConn makes conn a flow, or closes it when a connection limit is
-// reached (for an incoming one, MaxNewConnsPerIP as well). A registered connection counts in the Manager's WaitGroup: the
+// reached (for an incoming one, MaxNewConnsPerIP as well). remote, when
+// valid, is the peer's address as a trusted proxy reported it; the limits
+// count it instead of the proxy's. A registered connection counts in the Manager's WaitGroup: the
 // goroutine that runs it calls m.wg.Done when it ends.
-func (m *Manager) registerConn(conn net.Conn, kind Kind, name string, incoming bool) *streamConn {
-	remote := addrPortOf(conn.RemoteAddr())
+func (m *Manager) registerConn(conn net.Conn, kind Kind, name string, incoming bool, remote netip.AddrPort) *streamConn {
+	if !remote.IsValid() {
+		remote = addrPortOf(conn.RemoteAddr())
+	}
 	m.mu.Lock()
 	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP ||
 		incoming && !m.newConnAllowed(remote.Addr(), time.Now()) {

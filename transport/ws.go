@@ -47,13 +47,74 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 			m.mu.Unlock()
 			return // the upgrader answered (400, 426...)
 		}
-		c := m.registerConn(conn, kind, "", true)
+		c := m.registerConn(conn, kind, "", true, m.forwardedFor(addrPortOf(conn.RemoteAddr()), r.Header))
 		if c == nil {
 			return
 		}
 		defer m.wg.Done()
 		c.wsLoop(rw.Reader)
 	})
+}
+
+// forwardedFor returns the client's address as the reverse proxies in
+// front of sipedge report it (RFC 7239 Forwarded, else X-Forwarded-For),
+// when peer is one of Config.TrustedProxies; the zero value otherwise (the
+// peer itself counts). The list is read from the right, past every trusted
+// proxy, so that a client cannot name itself. X-Forwarded-For carries no
+// port: the flow then has port 0.
+func (m *Manager) forwardedFor(peer netip.AddrPort, h http.Header) netip.AddrPort {
+	if !m.trusted(peer.Addr()) {
+		return netip.AddrPort{}
+	}
+	var hops []string
+	if fw := h.Values("Forwarded"); len(fw) > 0 {
+		for _, v := range fw {
+			for _, elem := range strings.Split(v, ",") {
+				for _, pair := range strings.Split(elem, ";") {
+					if k, val, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && strings.EqualFold(k, "for") {
+						hops = append(hops, strings.Trim(val, `"`))
+					}
+				}
+			}
+		}
+	} else {
+		for _, v := range h.Values("X-Forwarded-For") {
+			for _, hop := range strings.Split(v, ",") {
+				hops = append(hops, strings.TrimSpace(hop))
+			}
+		}
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		ap, ok := parseHop(hops[i])
+		if !ok {
+			return netip.AddrPort{} // an unreadable hop: trust none of the rest
+		}
+		if !m.trusted(ap.Addr()) {
+			return ap
+		}
+	}
+	return netip.AddrPort{}
+}
+
+// parseHop reads one forwarded address: "192.0.2.1", "192.0.2.1:4711",
+// "[2001:db8::1]:4711" or "2001:db8::1".
+func parseHop(s string) (netip.AddrPort, bool) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), 0), true
+	}
+	return netip.AddrPort{}, false
+}
+
+func (m *Manager) trusted(a netip.Addr) bool {
+	for _, p := range m.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // offersSIP reports whether the Sec-WebSocket-Protocol values name "sip".

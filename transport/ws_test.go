@@ -305,3 +305,45 @@ func TestWSSilentSockets(t *testing.T) {
 		t.Fatalf("answer %q", f.Payload)
 	}
 }
+
+func TestForwardedFor(t *testing.T) {
+	m := NewManager(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}}, func(*Inbound) {})
+	defer m.Close()
+	proxy := netip.MustParseAddrPort("127.0.0.1:40000")
+	stranger := netip.MustParseAddrPort("192.0.2.9:40000")
+	for _, tc := range []struct {
+		peer   netip.AddrPort
+		header http.Header
+		want   string // "" for the zero value
+	}{
+		{proxy, http.Header{"X-Forwarded-For": {"198.51.100.7"}}, "198.51.100.7:0"},
+		{proxy, http.Header{"X-Forwarded-For": {"203.0.113.5, 198.51.100.7, 10.1.1.1"}}, "198.51.100.7:0"},
+		{proxy, http.Header{"Forwarded": {`for="[2001:db8::1]:4711";proto=https`}}, "[2001:db8::1]:4711"},
+		{proxy, http.Header{"Forwarded": {"for=198.51.100.7:5060, for=10.0.0.2"}}, "198.51.100.7:5060"},
+		{proxy, http.Header{"Forwarded": {"for=198.51.100.7"}, "X-Forwarded-For": {"203.0.113.5"}}, "198.51.100.7:0"},
+		{proxy, http.Header{"X-Forwarded-For": {"unknown"}}, ""},
+		{proxy, http.Header{"X-Forwarded-For": {"10.0.0.1"}}, ""},
+		{proxy, http.Header{}, ""},
+		{stranger, http.Header{"X-Forwarded-For": {"198.51.100.7"}}, ""},
+	} {
+		got := m.forwardedFor(tc.peer, tc.header)
+		if s := got.String(); tc.want == "" && got.IsValid() || tc.want != "" && s != tc.want {
+			t.Errorf("%v %v: %v, want %q", tc.peer, tc.header, got, tc.want)
+		}
+	}
+}
+
+func TestWSBehindProxy(t *testing.T) {
+	_, box, local := newWS(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	d := ws.Dialer{Timeout: 5 * time.Second, Protocols: []string{"sip"},
+		Header: ws.HandshakeHeaderHTTP(http.Header{"X-Forwarded-For": {"198.51.100.7"}})}
+	conn, _, _, err := d.Dial(context.Background(), "ws://"+local.String()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sendFrame(t, conn, ws.NewTextFrame([]byte(options)), false)
+	if in := box.next(t); in.Flow.Remote != netip.MustParseAddrPort("198.51.100.7:0") {
+		t.Fatalf("flow remote %v", in.Flow.Remote)
+	}
+}
