@@ -58,10 +58,14 @@ type Config struct {
 	// handshake may carry ("https://phone.example.com"); another gets 403.
 	// A handshake without Origin (no browser) is let through.
 	WSOrigins []string
-	// TrustedProxies lists the reverse proxies (nginx, Apache) whose
-	// Forwarded or X-Forwarded-For header names a WebSocket client; from
-	// any other peer those headers are ignored.
+	// TrustedProxies lists the reverse proxies (nginx, Apache, HAProxy)
+	// whose Forwarded or X-Forwarded-For header names a WebSocket client,
+	// and, with ProxyProtocol, whose PROXY protocol header names a TCP or
+	// TLS client; from any other peer neither is believed.
 	TrustedProxies []netip.Prefix
+	// ProxyProtocol reads a PROXY protocol header (v1 or v2) at the start
+	// of TCP and TLS connections from TrustedProxies.
+	ProxyProtocol bool
 	// TLSClient configures the connections SendTLS makes (roots, client
 	// certificate); nil verifies peers against the system roots.
 	TLSClient *tls.Config

@@ -75,17 +75,42 @@ func (m *Manager) acceptStream(ln net.Listener, kind Kind, tlsCfg *tls.Config) {
 			time.Sleep(5 * time.Millisecond) // out of descriptors: do not spin
 			continue
 		}
-		if tlsCfg != nil {
-			conn = tls.Server(conn, tlsCfg)
-		}
-		m.startConn(conn, kind, "", true)
+		m.wg.Add(1)
+		go m.serveConn(conn, kind, tlsCfg)
 	}
 }
 
-// startConn registers conn as a flow and starts its read loop, or closes
-// it when a connection limit is reached.
-func (m *Manager) startConn(conn net.Conn, kind Kind, name string, incoming bool) *streamConn {
-	c := m.registerConn(conn, kind, name, incoming, netip.AddrPort{})
+// serveConn runs an accepted connection: the PROXY protocol header of a
+// trusted proxy, the TLS handshake, then the read loop, all in the
+// connection's own goroutine and under deadlines.
+func (m *Manager) serveConn(conn net.Conn, kind Kind, tlsCfg *tls.Config) {
+	defer m.wg.Done()
+	var remote netip.AddrPort
+	if m.cfg.ProxyProtocol && m.trusted(addrPortOf(conn.RemoteAddr()).Addr()) {
+		conn.SetReadDeadline(time.Now().Add(m.cfg.HandshakeTimeout))
+		c, src, err := readProxyHeader(conn)
+		if err != nil {
+			m.logLimited("proxy-protocol", "transport: PROXY protocol header", "peer", conn.RemoteAddr(), "err", err)
+			conn.Close()
+			return
+		}
+		conn, remote = c, src
+	}
+	if tlsCfg != nil {
+		conn = tls.Server(conn, tlsCfg)
+	}
+	c := m.registerConn(conn, kind, "", true, remote)
+	if c == nil {
+		return
+	}
+	defer m.wg.Done()
+	c.readLoop()
+}
+
+// startConn registers conn, a connection this side made, as a flow and
+// starts its read loop, or closes it when a connection limit is reached.
+func (m *Manager) startConn(conn net.Conn, kind Kind, name string) *streamConn {
+	c := m.registerConn(conn, kind, name, false, netip.AddrPort{})
 	if c != nil {
 		go func() {
 			defer m.wg.Done()
@@ -219,8 +244,12 @@ func (c *streamConn) drain(sp *sip.StreamParser) bool {
 				c.refuse(pe)
 			}
 			// A message that was framed (its bytes consumed) but is
-			// malformed leaves the stream intact; anything else does not.
-			return sp.Buffered() < before && pe != nil && pe.Status != 513
+			// malformed leaves the stream intact: on to the next one.
+			// Anything else loses the framing.
+			if sp.Buffered() < before && pe != nil && pe.Status != 513 {
+				continue
+			}
+			return false
 		case ka == sip.Ping:
 			// RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong.
 			m.mu.Lock()
@@ -323,7 +352,7 @@ func (m *Manager) sendStream(kind Kind, remote netip.AddrPort, serverName string
 		if err != nil {
 			return 0, fmt.Errorf("transport: connect to %v over %v: %w", remote, kind, err)
 		}
-		if c = m.startConn(conn, kind, serverName, false); c == nil {
+		if c = m.startConn(conn, kind, serverName); c == nil {
 			return 0, fmt.Errorf("transport: connect to %v: connection limit reached", remote)
 		}
 	}
