@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -51,8 +52,23 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 		if c == nil {
 			return
 		}
-		defer m.wg.Done()
-		c.wsLoop(rw.Reader)
+		// The connection goes on in a goroutine of its own with a small
+		// reader, so that net/http's state for the request (its deep
+		// stack, its 4 KiB buffers) is let go: an idle WebSocket then
+		// costs little more than its socket.
+		var src io.Reader = conn
+		if rw.Reader.Buffered() > 0 {
+			src = io.MultiReader(bytes.NewReader(buffered(rw.Reader)), conn)
+		}
+		size := wsReadBuffer
+		if kind == WSS {
+			size = 16 // crypto/tls buffers the records already
+		}
+		br := bufio.NewReaderSize(src, size)
+		go func() {
+			defer m.wg.Done()
+			c.wsLoop(br)
+		}()
 	})
 }
 
@@ -115,6 +131,16 @@ func (m *Manager) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// wsReadBuffer is the read buffer of a WebSocket connection: a frame
+// header and a little more; payloads go straight into the message.
+const wsReadBuffer = 256
+
+// buffered returns a copy of the bytes r holds unread.
+func buffered(r *bufio.Reader) []byte {
+	b, _ := r.Peek(r.Buffered())
+	return append([]byte(nil), b...)
 }
 
 // offersSIP reports whether the Sec-WebSocket-Protocol values name "sip".
