@@ -264,3 +264,25 @@ func TestTCPNewConnRate(t *testing.T) {
 		t.Fatalf("%d buckets kept", n)
 	}
 }
+
+// TestTCPSlowReader checks that a peer that does not read is dropped once
+// a write stalls for WriteTimeout, not buffered for without end.
+func TestTCPSlowReader(t *testing.T) {
+	m, box, local := newTCP(t, "127.0.0.1:0", Config{WriteTimeout: 100 * time.Millisecond})
+	c := dial(t, local)
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	c.Write([]byte(options))
+	in := box.next(t)
+	resp := sip.NewResponse(in.Msg, 200, "")
+	resp.SetBody("text/plain", strings.Repeat("x", 60000))
+	var err error
+	for i := 0; i < 10000 && err == nil; i++ {
+		err = m.Send(in.Flow.ID, resp)
+	}
+	if err == nil {
+		t.Fatal("10000 writes of 60 KB to a peer that reads nothing all went through")
+	}
+	if err := m.Send(in.Flow.ID, resp); err != ErrFlowGone {
+		t.Fatalf("after the stalled write: %v", err)
+	}
+}
