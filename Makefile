@@ -10,14 +10,22 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME      ?= 10m
 COUNT         ?= 5
 
-.PHONY: all build test lint unit bench-check bench fuzz clean
+.PHONY: all build test deps lint unit bench-check bench fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/sipedge ./cmd/sipedge
 
-test: lint unit bench-check
+test: deps lint unit bench-check
+
+# The real peers the tests drive: sipp (Debian package sip-tester),
+# installed when missing (with sudo when not root).
+deps:
+	@command -v sipp >/dev/null 2>&1 || { \
+	  echo "make: installing sip-tester (sipp)"; \
+	  if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
+	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq sip-tester; }
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
