@@ -39,7 +39,8 @@ func freeUDPPort(t *testing.T) int {
 
 // TestSIPp drives the transport with sipp, a classic SIP peer: 200 OPTIONS
 // over UDP and over TCP, each answered 200 by a handler that sends the
-// response back over the flow the request came on.
+// response back over the flow the request came on. (Debian's sipp is built
+// without OpenSSL, so TLS is tested with Go's own client in tls_test.go.)
 func TestSIPp(t *testing.T) {
 	sipp := needSIPp(t)
 	scenario, err := filepath.Abs("testdata/sipp/options.xml")
