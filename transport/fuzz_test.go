@@ -15,18 +15,16 @@ import (
 	"github.com/sipedge/sipedge/sip"
 )
 
-// fuzzConn runs read, a connection loop, over one end of a pipe whose
-// other end is drained, with the bytes b as everything the peer sends;
-// the loop must end (the input runs out) without a panic.
-func fuzzConn(t *testing.T, kind Kind, b []byte, run func(c *streamConn, r *bufio.Reader)) {
+// fuzzLoop starts a Manager and a connection of kind on one end of a
+// pipe, and runs loop on it; it returns the pipe's far end and a channel
+// closed when loop returns. Everything ends with the test.
+func fuzzLoop(t *testing.T, kind Kind, loop func(c *streamConn)) (net.Conn, <-chan struct{}) {
 	m := NewManager(Config{
 		Limits:         sip.Limits{MaxMessageSize: 4096},
 		IdleTimeout:    time.Second,
 		WSPingInterval: time.Second,
 	}, func(*Inbound) {})
-	defer m.Close()
 	near, far := net.Pipe()
-	go io.Copy(io.Discard, far)
 	c := m.registerConn(near, kind, "", false, netip.AddrPort{})
 	if c == nil {
 		t.Fatal("not registered")
@@ -35,14 +33,23 @@ func fuzzConn(t *testing.T, kind Kind, b []byte, run func(c *streamConn, r *bufi
 	go func() {
 		defer close(done)
 		defer m.wg.Done()
-		run(c, bufio.NewReader(bytes.NewReader(b)))
+		loop(c)
 	}()
+	t.Cleanup(func() {
+		far.Close()
+		waitDone(t, done)
+		m.Close()
+	})
+	return far, done
+}
+
+// waitDone fails the test when done is not closed within 10 s.
+func waitDone(t *testing.T, done <-chan struct{}) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("connection loop did not end")
 	}
-	far.Close()
 }
 
 func wsSeed(frames ...ws.Frame) []byte {
@@ -61,7 +68,9 @@ func FuzzWSFrames(f *testing.F) {
 	f.Add(wsSeed(ws.NewBinaryFrame([]byte(strings.Repeat("x", 5000)))))
 	f.Add([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fuzzConn(t, WS, b, func(c *streamConn, r *bufio.Reader) { c.wsLoop(r) })
+		far, done := fuzzLoop(t, WS, func(c *streamConn) { c.wsLoop(bufio.NewReader(bytes.NewReader(b))) })
+		go io.Copy(io.Discard, far)
+		waitDone(t, done)
 	})
 }
 
@@ -72,19 +81,7 @@ func FuzzStreamConn(f *testing.F) {
 	f.Add([]byte("\r\n\r\n\r\n"))
 	f.Add([]byte(strings.Replace(options, "CSeq: 1 OPTIONS", "CSeq: 1 INVITE", 1) + options))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m := NewManager(Config{Limits: sip.Limits{MaxMessageSize: 4096}, IdleTimeout: time.Second}, func(*Inbound) {})
-		defer m.Close()
-		near, far := net.Pipe()
-		c := m.registerConn(near, TCP, "", false, netip.AddrPort{})
-		if c == nil {
-			t.Fatal("not registered")
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer m.wg.Done()
-			c.readLoop()
-		}()
+		far, done := fuzzLoop(t, TCP, func(c *streamConn) { c.readLoop() })
 		// The peer writes in pieces and reads what comes back; the loop
 		// ends when the peer closes.
 		go io.Copy(io.Discard, far)
@@ -97,10 +94,6 @@ func FuzzStreamConn(f *testing.F) {
 			b = b[n:]
 		}
 		far.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("read loop did not end")
-		}
+		waitDone(t, done)
 	})
 }

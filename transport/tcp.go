@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -38,26 +39,37 @@ type streamConn struct {
 // ListenTCP opens a TCP listener on addr ("127.0.0.1:5060", "[::1]:0")
 // and returns the address it is bound to.
 func (m *Manager) ListenTCP(addr string) (netip.AddrPort, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("transport: listen tcp %s: %w", addr, err)
-	}
-	local := addrPortOf(ln.Addr())
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		ln.Close()
-		return netip.AddrPort{}, ErrClosed
-	}
-	m.tcp = append(m.tcp, ln)
-	m.wg.Add(1)
-	m.mu.Unlock()
-	go m.acceptTCP(ln)
-	return local, nil
+	return m.listenStream(addr, TCP, nil)
 }
 
-// acceptTCP accepts TCP connections until the listener closes.
-func (m *Manager) acceptTCP(ln net.Listener) { m.acceptStream(ln, TCP, nil) }
+// listenStream opens a TCP listener whose connections are of kind (TLS
+// with tlsCfg) and starts its accept loop.
+func (m *Manager) listenStream(addr string, kind Kind, tlsCfg *tls.Config) (netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
+	}
+	if err := m.adopt(ln, func() { m.tcp = append(m.tcp, ln) }); err != nil {
+		return netip.AddrPort{}, err
+	}
+	go m.acceptStream(ln, kind, tlsCfg)
+	return addrPortOf(ln.Addr()), nil
+}
+
+// adopt records a new listener with add, under m.mu, and counts the
+// goroutine the caller then starts for it; once the Manager is closed it
+// closes the listener instead.
+func (m *Manager) adopt(l io.Closer, add func()) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		l.Close()
+		return ErrClosed
+	}
+	add()
+	m.wg.Add(1)
+	return nil
+}
 
 // acceptStream accepts connections until the listener closes; tlsCfg makes
 // them TLS. It only accepts and counts: everything a connection does, its
@@ -299,9 +311,18 @@ func (c *streamConn) send(msg *sip.Message, max int) error {
 	return c.write(b)
 }
 
-// write writes b whole under WriteTimeout; a failed write closes the
-// connection (a peer that does not read is dropped).
+// write writes b whole under WriteTimeout.
 func (c *streamConn) write(b []byte) error {
+	return c.writeWith(func() error {
+		_, err := c.conn.Write(b)
+		return err
+	})
+}
+
+// writeWith runs w, which writes to c.conn, alone and under WriteTimeout;
+// a failed write closes the connection (a peer that does not read is
+// dropped).
+func (c *streamConn) writeWith(w func() error) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed {
@@ -310,7 +331,7 @@ func (c *streamConn) write(b []byte) error {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
 		return c.failLocked(err)
 	}
-	if _, err := c.conn.Write(b); err != nil {
+	if err := w(); err != nil {
 		return c.failLocked(err)
 	}
 	return nil

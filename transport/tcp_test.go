@@ -17,13 +17,7 @@ import (
 // newTCP starts a Manager with one TCP listener on addr.
 func newTCP(t *testing.T, addr string, cfg Config) (*Manager, inbox, netip.AddrPort) {
 	t.Helper()
-	box := make(inbox, 64)
-	m := NewManager(cfg, box.handle)
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	m, box := newManager(t, cfg)
 	local, err := m.ListenTCP(addr)
 	if err != nil {
 		t.Skipf("listen %s: %v", addr, err)

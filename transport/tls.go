@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync/atomic"
 
@@ -16,27 +15,22 @@ import (
 // whatever cfg says. The handshake runs in each connection's goroutine
 // within HandshakeTimeout, never in the accept loop.
 func (m *Manager) ListenTLS(addr string, cfg *tls.Config) (netip.AddrPort, error) {
+	cfg, err := serverTLS(cfg, "tls", addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return m.listenStream(addr, TLS, cfg)
+}
+
+// serverTLS checks that cfg can serve (a certificate, or a way to get
+// one) and returns a copy that accepts nothing below TLS 1.2.
+func serverTLS(cfg *tls.Config, kind, addr string) (*tls.Config, error) {
 	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
-		return netip.AddrPort{}, fmt.Errorf("transport: listen tls %s: no certificate", addr)
+		return nil, fmt.Errorf("transport: listen %s %s: no certificate", kind, addr)
 	}
 	cfg = cfg.Clone()
 	cfg.MinVersion = max(cfg.MinVersion, tls.VersionTLS12)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("transport: listen tls %s: %w", addr, err)
-	}
-	local := addrPortOf(ln.Addr())
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		ln.Close()
-		return netip.AddrPort{}, ErrClosed
-	}
-	m.tcp = append(m.tcp, ln)
-	m.wg.Add(1)
-	m.mu.Unlock()
-	go m.acceptStream(ln, TLS, cfg)
-	return local, nil
+	return cfg, nil
 }
 
 // handshake finishes the server or client handshake of tc within

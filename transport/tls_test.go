@@ -98,13 +98,7 @@ func writePEM(t *testing.T, dir string, cert tls.Certificate) (certPath, keyPath
 
 func newTLS(t *testing.T, cfg Config, tlsCfg *tls.Config) (*Manager, inbox, netip.AddrPort) {
 	t.Helper()
-	box := make(inbox, 64)
-	m := NewManager(cfg, box.handle)
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	m, box := newManager(t, cfg)
 	local, err := m.ListenTLS("127.0.0.1:0", tlsCfg)
 	if err != nil {
 		t.Fatal(err)

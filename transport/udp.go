@@ -60,15 +60,9 @@ func (m *Manager) ListenUDP(addr string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen udp %s: %w", addr, err)
 	}
 	l := &udpListener{conn: conn, local: addrPortOf(conn.LocalAddr())}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		conn.Close()
-		return netip.AddrPort{}, ErrClosed
+	if err := m.adopt(conn, func() { m.udp = append(m.udp, l) }); err != nil {
+		return netip.AddrPort{}, err
 	}
-	m.udp = append(m.udp, l)
-	m.wg.Add(1)
-	m.mu.Unlock()
 	go m.readUDP(l)
 	return l.local, nil
 }

@@ -42,16 +42,24 @@ func (c inbox) next(t *testing.T) *Inbound {
 	}
 }
 
-// newUDP starts a Manager with one UDP listener on addr.
-func newUDP(t *testing.T, addr string, cfg Config) (*Manager, inbox, netip.AddrPort) {
+// newManager starts a Manager whose handler fills an inbox; it closes at
+// the end of the test.
+func newManager(t *testing.T, cfg Config) (*Manager, inbox) {
 	t.Helper()
-	box := make(inbox, 16)
+	box := make(inbox, 64)
 	m := NewManager(cfg, box.handle)
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			t.Error(err)
 		}
 	})
+	return m, box
+}
+
+// newUDP starts a Manager with one UDP listener on addr.
+func newUDP(t *testing.T, addr string, cfg Config) (*Manager, inbox, netip.AddrPort) {
+	t.Helper()
+	m, box := newManager(t, cfg)
 	local, err := m.ListenUDP(addr)
 	if err != nil {
 		t.Skipf("listen %s: %v", addr, err)

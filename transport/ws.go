@@ -164,11 +164,10 @@ func (m *Manager) ListenWS(addr string) (netip.AddrPort, error) {
 // ListenWSS serves SIP over secure WebSocket on addr with cfg (see
 // ListenTLS for what it must hold).
 func (m *Manager) ListenWSS(addr string, cfg *tls.Config) (netip.AddrPort, error) {
-	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
-		return netip.AddrPort{}, fmt.Errorf("transport: listen wss %s: no certificate", addr)
+	cfg, err := serverTLS(cfg, "wss", addr)
+	if err != nil {
+		return netip.AddrPort{}, err
 	}
-	cfg = cfg.Clone()
-	cfg.MinVersion = max(cfg.MinVersion, tls.VersionTLS12)
 	cfg.NextProtos = []string{"http/1.1"}
 	return m.listenHTTP(addr, WSS, cfg)
 }
@@ -183,21 +182,14 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 		Handler:           m.WSHandler(kind),
 		ReadHeaderTimeout: m.cfg.HandshakeTimeout,
 		IdleTimeout:       m.cfg.HandshakeTimeout,
-		ErrorLog:          nil,
 	}
 	if cfg != nil {
 		srv.TLSConfig = cfg
 		ln = tls.NewListener(ln, cfg)
 	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		ln.Close()
-		return netip.AddrPort{}, ErrClosed
+	if err := m.adopt(ln, func() { m.https = append(m.https, srv) }); err != nil {
+		return netip.AddrPort{}, err
 	}
-	m.https = append(m.https, srv)
-	m.wg.Add(1)
-	m.mu.Unlock()
 	go func() {
 		defer m.wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -346,18 +338,7 @@ func (c *streamConn) wsMessage(b []byte) bool {
 
 // writeFrame writes one unmasked frame under WriteTimeout.
 func (c *streamConn) writeFrame(op ws.OpCode, payload []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closed {
-		return ErrFlowGone
-	}
-	if err := c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
-		return c.failLocked(err)
-	}
-	if err := ws.WriteFrame(c.conn, ws.NewFrame(op, true, payload)); err != nil {
-		return c.failLocked(err)
-	}
-	return nil
+	return c.writeWith(func() error { return ws.WriteFrame(c.conn, ws.NewFrame(op, true, payload)) })
 }
 
 // closeWith sends a close frame with code and reason, then closes.

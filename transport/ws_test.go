@@ -20,13 +20,7 @@ import (
 
 func newWS(t *testing.T, cfg Config) (*Manager, inbox, netip.AddrPort) {
 	t.Helper()
-	box := make(inbox, 64)
-	m := NewManager(cfg, box.handle)
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	m, box := newManager(t, cfg)
 	local, err := m.ListenWS("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -214,9 +208,7 @@ func TestWSHandshakeRefusals(t *testing.T) {
 func TestWSS(t *testing.T) {
 	pki := newPKI(t)
 	server, _ := pki.issue(t, "127.0.0.1")
-	box := make(inbox, 8)
-	m := NewManager(Config{}, box.handle)
-	defer m.Close()
+	m, box := newManager(t, Config{})
 	local, err := m.ListenWSS("127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{server}})
 	if err != nil {
 		t.Fatal(err)
