@@ -129,10 +129,10 @@ type Manager struct {
 	https  []*http.Server
 	flows  map[FlowID]flowSender
 	byPeer map[udpPeer]*udpFlow
-	// conns are the open connections, byRemote the ones a request may
-	// reuse by transport and peer address (RFC 3261 §18.1.1), perIP their
-	// count by peer address.
-	conns    map[*streamConn]struct{}
+	// nconns counts the open connections (they are among flows),
+	// byRemote holds the ones a request may reuse by transport and peer
+	// address (RFC 3261 §18.1.1), perIP their count by peer address.
+	nconns   int
 	byRemote map[remoteKey]*streamConn
 	perIP    map[netip.Addr]int
 	newConns map[netip.Addr]*connBucket
@@ -182,7 +182,6 @@ func NewManager(cfg Config, h Handler) *Manager {
 		maxMsg:   sip.DefaultMaxMessageSize,
 		flows:    make(map[FlowID]flowSender),
 		byPeer:   make(map[udpPeer]*udpFlow),
-		conns:    make(map[*streamConn]struct{}),
 		byRemote: make(map[remoteKey]*streamConn),
 		perIP:    make(map[netip.Addr]int),
 		newConns: make(map[netip.Addr]*connBucket),
@@ -229,8 +228,10 @@ func (m *Manager) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	for c := range m.conns {
-		c.conn.Close()
+	for _, f := range m.flows {
+		if c, ok := f.(*streamConn); ok {
+			c.conn.Close()
+		}
 	}
 	m.mu.Unlock()
 	m.wg.Wait()

@@ -26,15 +26,24 @@ func needSIPp(t *testing.T) string {
 	return p
 }
 
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
+// freePort returns a loopback port that was free a moment ago for both
+// UDP and TCP (sipp binds its local port with the transport it uses).
+func freePort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("no free port")
+	return 0
 }
 
 // TestSIPp drives the transport with sipp, a classic SIP peer: 200 OPTIONS
@@ -65,7 +74,7 @@ func TestSIPp(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(sipp, "-sf", scenario, "-t", tc.mode, "-i", "127.0.0.1",
-				"-p", strconv.Itoa(freeUDPPort(t)), "-m", "200", "-r", "200", "-l", "50",
+				"-p", strconv.Itoa(freePort(t)), "-m", "200", "-r", "200", "-l", "50",
 				"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", local.String())
 			cmd.Dir = t.TempDir()
 			out, err := cmd.CombinedOutput()

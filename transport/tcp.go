@@ -142,7 +142,7 @@ func (m *Manager) registerConn(conn net.Conn, kind Kind, name string, incoming b
 		remote = addrPortOf(conn.RemoteAddr())
 	}
 	m.mu.Lock()
-	if m.closed || len(m.conns) >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP ||
+	if m.closed || m.nconns >= m.cfg.MaxConns || m.perIP[remote.Addr()] >= m.cfg.MaxConnsPerIP ||
 		incoming && !m.newConnAllowed(remote.Addr(), time.Now()) {
 		closed := m.closed
 		if !closed {
@@ -157,7 +157,7 @@ func (m *Manager) registerConn(conn net.Conn, kind Kind, name string, incoming b
 	}
 	m.nextID++
 	c := &streamConn{m: m, conn: conn, name: name, flow: Flow{ID: m.nextID, Kind: kind, Local: addrPortOf(conn.LocalAddr()), Remote: remote}}
-	m.conns[c] = struct{}{}
+	m.nconns++
 	m.perIP[remote.Addr()]++
 	m.flows[c.flow.ID] = c
 	if kind == TCP || kind == TLS {
@@ -196,7 +196,7 @@ func (m *Manager) newConnAllowed(ip netip.Addr, now time.Time) bool {
 func (m *Manager) forget(c *streamConn) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.conns, c)
+	m.nconns--
 	delete(m.flows, c.flow.ID)
 	if key := (remoteKey{c.flow.Kind, c.flow.Remote, c.name}); m.byRemote[key] == c {
 		delete(m.byRemote, key)

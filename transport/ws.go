@@ -60,11 +60,10 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 		if rw.Reader.Buffered() > 0 {
 			src = io.MultiReader(bytes.NewReader(buffered(rw.Reader)), conn)
 		}
-		size := wsReadBuffer
-		if kind == WSS {
-			size = 16 // crypto/tls buffers the records already
+		var br frameSource = &onePeek{r: src} // crypto/tls buffers the records already
+		if kind == WS {
+			br = bufio.NewReaderSize(src, wsReadBuffer)
 		}
-		br := bufio.NewReaderSize(src, size)
 		go func() {
 			defer m.wg.Done()
 			c.wsLoop(br)
@@ -133,9 +132,51 @@ func (m *Manager) trusted(a netip.Addr) bool {
 	return false
 }
 
-// wsReadBuffer is the read buffer of a WebSocket connection: a frame
-// header and a little more; payloads go straight into the message.
+// wsReadBuffer is the read buffer of a WS connection: a frame header and a
+// little more; payloads go straight into the message.
 const wsReadBuffer = 256
+
+// frameSource is what wsLoop reads frames from: the bytes, and a look at
+// the next one (whose wait is where a connection idles).
+type frameSource interface {
+	io.Reader
+	Peek(n int) ([]byte, error)
+}
+
+// onePeek is a frameSource that keeps one byte, for a WSS connection:
+// crypto/tls buffers what it reads, so a second buffer would only cost
+// memory on every idle connection.
+type onePeek struct {
+	r   io.Reader
+	b   [1]byte
+	has bool
+}
+
+// Peek returns the next byte without consuming it; n must be 1.
+func (p *onePeek) Peek(n int) ([]byte, error) {
+	if n != 1 {
+		return nil, errors.New("transport: onePeek peeks one byte")
+	}
+	if !p.has {
+		if _, err := io.ReadFull(p.r, p.b[:]); err != nil {
+			return nil, err
+		}
+		p.has = true
+	}
+	return p.b[:], nil
+}
+
+func (p *onePeek) Read(b []byte) (int, error) {
+	if !p.has || len(b) == 0 {
+		return p.r.Read(b)
+	}
+	b[0], p.has = p.b[0], false
+	if len(b) == 1 {
+		return 1, nil
+	}
+	n, err := p.r.Read(b[1:])
+	return n + 1, err
+}
 
 // buffered returns a copy of the bytes r holds unread.
 func buffered(r *bufio.Reader) []byte {
@@ -201,7 +242,7 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 
 // wsLoop reads frames until the peer closes, goes idle, or breaks RFC
 // 6455; each text or binary message is one SIP message.
-func (c *streamConn) wsLoop(r *bufio.Reader) {
+func (c *streamConn) wsLoop(r frameSource) {
 	m := c.m
 	defer m.forget(c)
 	defer c.close()

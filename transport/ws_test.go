@@ -339,3 +339,30 @@ func TestWSBehindProxy(t *testing.T) {
 		t.Fatalf("flow remote %v", in.Flow.Remote)
 	}
 }
+
+func TestOnePeek(t *testing.T) {
+	p := &onePeek{r: strings.NewReader("abc")}
+	for range 2 {
+		if b, err := p.Peek(1); err != nil || string(b) != "a" {
+			t.Fatalf("Peek: %q, %v", b, err)
+		}
+	}
+	if _, err := p.Peek(2); err == nil {
+		t.Fatal("Peek(2) succeeded")
+	}
+	buf := make([]byte, 8)
+	if n, err := p.Read(buf); err != nil || string(buf[:n]) != "abc" {
+		t.Fatalf("Read after Peek: %q, %v", buf[:n], err)
+	}
+	if _, err := p.Peek(1); err == nil {
+		t.Fatal("Peek at the end succeeded")
+	}
+	q := &onePeek{r: strings.NewReader("xy")}
+	q.Peek(1)
+	if n, err := q.Read(buf[:1]); n != 1 || err != nil || buf[0] != 'x' {
+		t.Fatalf("one-byte Read: %d %q %v", n, buf[:1], err)
+	}
+	if n, _ := q.Read(buf); string(buf[:n]) != "y" {
+		t.Fatalf("then %q", buf[:n])
+	}
+}
