@@ -366,3 +366,21 @@ func TestOnePeek(t *testing.T) {
 		t.Fatalf("then %q", buf[:n])
 	}
 }
+
+func TestWSIPv6(t *testing.T) {
+	m, box := newManager(t, Config{})
+	local, err := m.ListenWS("[::1]:0")
+	if err != nil {
+		t.Skipf("listen [::1]: %v", err)
+	}
+	c, r := wsDial(t, "ws://"+local.String()+"/", nil)
+	sendFrame(t, c, ws.NewTextFrame([]byte(options)), false)
+	in := box.next(t)
+	if !in.Flow.Remote.Addr().Is6() || in.Flow.Kind != WS {
+		t.Fatalf("flow %+v", in.Flow)
+	}
+	m.Send(in.Flow.ID, sip.NewResponse(in.Msg, 200, ""))
+	if f := readFrame(t, c, r); !strings.HasPrefix(string(f.Payload), "SIP/2.0 200 OK\r\n") {
+		t.Fatalf("answer %q", f.Payload)
+	}
+}
