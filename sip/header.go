@@ -171,11 +171,7 @@ const headerSlots = 128
 // headerHash maps each known full name to its own slot of headerTable
 // (TestHeaderOfAllNames checks that none collide).
 func headerHash(name string) uint8 {
-	return hashName(len(name), name[0], name[len(name)-1])
-}
-
-func hashName(n int, first, last byte) uint8 {
-	return uint8(uint(n)+uint(first|0x20)*18+uint(last|0x20)*27) & (headerSlots - 1)
+	return uint8(uint(len(name))+uint(name[0]|0x20)*18+uint(name[len(name)-1]|0x20)*27) & (headerSlots - 1)
 }
 
 // headerTable and headerLower are written once at package initialisation
@@ -236,7 +232,10 @@ type nameSlot struct {
 // the colon to be found; only the length is added after.
 const nameHashMul = 0x9a88f075deafe0db
 
-func nameHash(w0 uint64, n int) uint64 { return ((w0&0xffff)*nameHashMul>>58 + uint64(n)) & 63 }
+func nameHash(w0 uint64, n int) uint64 { return (nameSpread(w0) + uint64(n)) & 63 }
+
+// nameSpread is the part of nameHash that needs only the first word.
+func nameSpread(w0 uint64) uint64 { return (w0 & 0xffff) * nameHashMul >> 58 }
 
 // nameSlots is written once at package initialisation and only read after;
 // names of sixteen bytes or more have no slot and never match.
@@ -276,7 +275,7 @@ func knownName(s string, pos int) (Header, int) {
 	}
 	const colons = ':' * ones
 	w0, w1 := load64(s, pos), load64(s, pos+8)
-	spread := (w0 & 0xffff) * nameHashMul >> 58 // nameHash before the length
+	spread := nameSpread(w0)
 	var n int
 	if m := zeroBytes(w0 ^ colons); m != 0 {
 		n = bits.TrailingZeros64(m) / 8

@@ -38,10 +38,10 @@ type Message struct {
 	// and unfolded ones (see field).
 	ext       []string
 	extInline [inlineExt]string
-	// present has bit h set when a field with Key h was added; a clear bit
-	// lets Get and first skip the walk over the fields. Removals leave it
-	// set. (Every Header is below 64; shifting by h&63 spares the compiler's
-	// check for a wider shift.)
+	// present has bit h set when a field with Key h was added (mark); a
+	// clear bit lets Get and first skip the walk over the fields (mayHave).
+	// Removals leave it set. (Every Header is below 64; shifting by h&63
+	// spares the compiler's check for a wider shift.)
 	present uint64
 
 	// startLine is the start line as received; "" once it was changed.
@@ -59,6 +59,13 @@ type Message struct {
 	maxForwards, contentLength  int
 	expires, minExpires, flowTm int64
 }
+
+// mark records that a field with key h was added.
+func (m *Message) mark(h Header) { m.present |= 1 << (h & 63) }
+
+// mayHave reports whether a field with key h may be there: false means
+// surely not.
+func (m *Message) mayHave(h Header) bool { return m.present&(1<<(h&63)) != 0 }
 
 func (m *Message) limits() *Limits {
 	if m.lim == nil {
@@ -174,7 +181,7 @@ func (m *Message) push() *field {
 // compact form, any case).
 func (m *Message) Get(name string) (string, bool) {
 	h := HeaderOf(name)
-	if m.present&(1<<(h&63)) == 0 {
+	if !m.mayHave(h) {
 		return "", false
 	}
 	for i := range m.fields {
@@ -512,7 +519,7 @@ func (m *Message) refresh(h Header) error {
 
 // insert puts f at index i.
 func (m *Message) insert(i int, f field) {
-	m.present |= 1 << (f.key & 63)
+	m.mark(f.key)
 	m.fields = append(m.fields, field{})
 	copy(m.fields[i+1:], m.fields[i:])
 	m.fields[i] = f
@@ -524,7 +531,7 @@ func (m *Message) remove(i int) {
 }
 
 func (m *Message) first(h Header) int {
-	if m.present&(1<<(h&63)) == 0 {
+	if !m.mayHave(h) {
 		return -1
 	}
 	for i := range m.fields {
@@ -658,7 +665,7 @@ func (m *Message) SetTopViaReceived(host string, port int) {
 func (m *Message) DecrementMaxForwards() int {
 	i := m.first(HeaderMaxForwards)
 	if i < 0 {
-		m.present |= 1 << HeaderMaxForwards
+		m.mark(HeaderMaxForwards)
 		*m.push() = m.newField("Max-Forwards", "70", HeaderMaxForwards)
 		m.maxForwards = 70
 		return 70
@@ -694,7 +701,7 @@ func (m *Message) Add(name, value string) error {
 	if h != HeaderOther && len(name) == 1 {
 		name = h.String()
 	}
-	m.present |= 1 << (h & 63)
+	m.mark(h)
 	*m.push() = m.newField(name, value, h)
 	return m.refresh(h)
 }
@@ -799,7 +806,7 @@ func NewResponse(req *Message, code int, reason string) *Message {
 			seen[k] = true
 			fallthrough
 		case HeaderVia:
-			r.present |= 1 << k
+			r.mark(k)
 			g := r.push()
 			*g = *f
 			// What is not in the shared source moves to the response's ext.

@@ -24,7 +24,11 @@ func (p Params) Get(name string) (string, bool) {
 			if j < len(s) && s[j] == ';' {
 				j = skipLWS(s, j+1)
 				if e := j + len(name); e <= len(s) && (e == len(s) || charClass[s[e]]&cNameStop != 0) && equalFoldASCII(s[j:e], name) {
-					return paramValue(s, e)
+					v, _, _, ok := paramValueAt(s, e)
+					if !ok {
+						return "", false
+					}
+					return stripQuotes(v), true
 				}
 			}
 		}
@@ -38,28 +42,6 @@ func (p Params) Get(name string) (string, bool) {
 		i = next
 	}
 	return "", false
-}
-
-// paramValue reads what follows a parameter name that ends at s[i] as
-// nextParam would, and returns it as Get does.
-func paramValue(s string, i int) (string, bool) {
-	i = skipLWS(s, i)
-	if i >= len(s) || s[i] != '=' {
-		return "", true
-	}
-	i = skipLWS(s, i+1)
-	start := i
-	if i < len(s) && s[i] == '"' {
-		e := quotedEnd(s, i)
-		if e < 0 {
-			return "", false
-		}
-		return s[start+1 : e-1], true
-	}
-	for uint(i) < uint(len(s)) && charClass[s[i]]&cValueStop == 0 {
-		i++
-	}
-	return stripQuotes(s[start:i]), true
 }
 
 // equalFoldASCII compares a and b ignoring the case of ASCII letters.
@@ -112,52 +94,47 @@ func (p Params) each(f func(name, value string, hasValue bool) bool) {
 }
 
 // nextParam reads the parameter at s[i:]: optional white space, ';', a
-// name, and an optional "=" value (a quoted-string, or anything up to the
-// next ';' or white space). next is where the following one starts; ok is
-// false when s[i:] holds no well-formed parameter.
+// name, and an optional "=" value (see paramValueAt). next is where the
+// following one starts; ok is false when s[i:] holds no well-formed
+// parameter.
 func nextParam(s string, i int) (name, value string, hasValue bool, next int, ok bool) {
-	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
-		i++
-	}
+	i = skipLWS(s, i)
 	if i >= len(s) || s[i] != ';' {
 		return "", "", false, i, false
 	}
-	i++
-	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
-		i++
-	}
+	i = skipLWS(s, i+1)
 	start := i
 	for uint(i) < uint(len(s)) && charClass[s[i]]&cNameStop == 0 {
 		i++
 	}
-	name = s[start:i]
-	for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
-		i++
+	value, hasValue, next, ok = paramValueAt(s, i)
+	return s[start:i], value, hasValue, next, ok
+}
+
+// paramValueAt reads what follows a parameter name that ends at s[i]:
+// optional white space and an "=" value (a quoted-string, or anything up
+// to the next ';' or white space), then white space. next is where the
+// following parameter starts; ok is false for a quoted-string left open,
+// and value is then the rest of s.
+func paramValueAt(s string, i int) (value string, hasValue bool, next int, ok bool) {
+	i = skipLWS(s, i)
+	if i >= len(s) || s[i] != '=' {
+		return "", false, i, true
 	}
-	if i < len(s) && s[i] == '=' {
-		hasValue = true
-		i++
-		for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
+	i = skipLWS(s, i+1)
+	start := i
+	if i < len(s) && s[i] == '"' {
+		e := quotedEnd(s, i)
+		if e < 0 {
+			return s[start:], true, len(s), false
+		}
+		i = e
+	} else {
+		for uint(i) < uint(len(s)) && charClass[s[i]]&cValueStop == 0 {
 			i++
 		}
-		start = i
-		if i < len(s) && s[i] == '"' {
-			e := quotedEnd(s, i)
-			if e < 0 {
-				return name, s[start:], true, len(s), false
-			}
-			i = e
-		} else {
-			for uint(i) < uint(len(s)) && charClass[s[i]]&cValueStop == 0 {
-				i++
-			}
-		}
-		value = s[start:i]
-		for uint(i) < uint(len(s)) && isLWSByte(s[i]) {
-			i++
-		}
 	}
-	return name, value, hasValue, i, true
+	return s[start:i], true, skipLWS(s, i), true
 }
 
 // With returns p with parameter name set to value (replacing an existing

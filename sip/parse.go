@@ -411,13 +411,7 @@ func (m *Message) addParsedField(start, end int, folded bool, l *Limits) *ParseE
 		return &ParseError{Reason: "malformed header field"}
 	}
 	name := raw[:n]
-	vs, ve := colon+1, len(raw)
-	for vs < ve && isLWSByte(raw[vs]) {
-		vs++
-	}
-	for ve > vs && isLWSByte(raw[ve-1]) {
-		ve--
-	}
+	vs, ve := lwsBounds(raw, colon+1, len(raw))
 	value := raw[vs:ve]
 	if folded {
 		value = unfold(value)
@@ -448,7 +442,7 @@ func (m *Message) checkFieldCount(key Header, nameLen int, l *Limits) *ParseErro
 	if nameLen > 0xffff {
 		return &ParseError{Reason: "header field name too long"}
 	}
-	m.present |= 1 << (key & 63)
+	m.mark(key)
 	return nil
 }
 
@@ -469,7 +463,8 @@ func (m *Message) addField(key Header, start, end, nameEnd, valStart, valEnd int
 func (m *Message) storeField(key Header, start, end, nameEnd, valStart, valEnd int) {
 	// Member by member into the slot: a record built aside and copied
 	// whole is read back with one wide load from several narrow stores,
-	// which the processor cannot forward.
+	// which the processor cannot forward. (Not push: every member is
+	// written here, and the zeroing push does first costs on every line.)
 	n := len(m.fields)
 	if n < cap(m.fields) {
 		m.fields = m.fields[:n+1]

@@ -100,14 +100,20 @@ func validEscaped(s string, bits uint16) bool {
 
 // trimLWS removes leading and trailing white space (SP, HTAB, CR, LF).
 func trimLWS(s string) string {
-	i, j := 0, len(s)
+	i, j := lwsBounds(s, 0, len(s))
+	return s[i:j]
+}
+
+// lwsBounds returns s[i:j] without its leading and trailing LWS, as
+// indexes into s.
+func lwsBounds(s string, i, j int) (int, int) {
 	for i < j && isLWSByte(s[i]) {
 		i++
 	}
 	for j > i && isLWSByte(s[j-1]) {
 		j--
 	}
-	return s[i:j]
+	return i, j
 }
 
 // isLWSByte reports SP, HTAB, CR and LF; every other byte above SP is
@@ -223,7 +229,9 @@ func firstElement(s string) (string, bool) {
 	}
 	if s[0] == '<' {
 		if gt := strings.IndexByte(s[:c], '>'); gt > 0 {
-			if between := s[gt+1 : c]; between == "" || strings.IndexByte(between, '"') < 0 && strings.IndexByte(between, '<') < 0 {
+			// The gap holds no comma (c is the first): a search for the
+			// three list bytes finds a quote or bracket only.
+			if between := s[gt+1 : c]; between == "" || indexListByte(between) < 0 {
 				return trimLWS(s[:c]), true
 			}
 		}
