@@ -48,20 +48,11 @@ tblock:
 	JBE  tblock
 	CMPQ DI, BX
 	JEQ  tnone
-	// The last sixteen bytes; those before DI are known to hold none.
+	// The last sixteen bytes, through the same block code (those before DI
+	// are known to hold none); after them DI reaches len(s).
 	MOVQ BX, DI
 	SUBQ $16, DI
-	MOVOU (SI)(DI*1), X0
-	MOVO  X0, X3
-	MOVO  X0, X5
-	PCMPEQB X1, X3
-	PCMPEQB X2, X0
-	PCMPEQB X4, X5
-	POR   X0, X3
-	POR   X5, X3
-	PMOVMSKB X3, AX
-	TESTL AX, AX
-	JNZ  tfound
+	JMP  tblock
 
 tnone:
 	MOVQ $-1, ret+40(FP)
@@ -113,7 +104,7 @@ TEXT ·lineEnds(SB), NOSPLIT, $0-48
 	XORQ DI, DI          // start of the current block
 	XORQ R9, R9          // lines recorded
 	XORQ R10, R10        // start of the current line
-	MOVQ $16, R13        // block size: 32 while in the AVX2 loop
+	MOVQ $16, R13        // block size: 32 in the AVX2 loop, 1 for the last bytes
 	MOVOU ctlLimits<>+0(SB), X1
 	MOVOU ctlLimits<>+16(SB), X2
 	CMPB ·hasAVX2(SB), $0
@@ -205,53 +196,20 @@ lrecord:
 	JMP  lclear
 
 lscalar:
-	// Fewer than sixteen bytes left: one at a time, the same rules.
+	// Fewer than sixteen bytes left: each byte a block of its own, through
+	// the same code (the block size of one brings DI back here).
+	MOVQ $1, R13
 	CMPQ DI, BX
 	JAE  linput
 	MOVBLZX (SI)(DI*1), R11
 	CMPB R11B, $0x20
-	JAE  lscalar_high
-	MOVQ DI, DX
-	CMPB R11B, $0x0a
-	JEQ  lscalar_newline
-	CMPB R11B, $0x09
-	JEQ  lscalar_next
-	CMPB R11B, $0x0d
-	JNE  lodd
-	LEAQ 1(DI), R12
-	CMPQ R12, BX
-	JAE  lodd
-	MOVBLZX (SI)(R12*1), R11
-	CMPB R11B, $0x0a
-	JNE  lodd
-	JMP  lscalar_next
-
-lscalar_high:
+	JB   lscalar_ctl
 	CMPB R11B, $0x7f
-	JNE  lscalar_next
-	MOVQ DI, DX
-	JMP  lodd
+	JNE  lnextblock
 
-lscalar_newline:
-	CMPQ DX, R10
-	JEQ  lempty
-	LEAQ 1(R10), R12
-	CMPQ DX, R12
-	JNE  lscalar_record
-	MOVBLZX (SI)(R10*1), R11
-	CMPB R11B, $0x0d
-	JEQ  lempty
-
-lscalar_record:
-	MOVL DX, (R8)(R9*4)
-	INCQ R9
-	LEAQ 1(DX), R10
-	CMPQ R9, $const_maxLineEnds
-	JEQ  lfull
-
-lscalar_next:
-	INCQ DI
-	JMP  lscalar
+lscalar_ctl:
+	MOVL $1, AX
+	JMP  lbits
 
 linput:
 	MOVQ BX, DX
