@@ -241,6 +241,29 @@ func (m *Manager) Close() error {
 	return nil
 }
 
+// count adds one to the counter p of m.stats.
+func (m *Manager) count(p *uint64) {
+	m.mu.Lock()
+	*p++
+	m.mu.Unlock()
+}
+
+// refuse answers a malformed request over f (remote is its peer) with its
+// error status when the fields a response needs were readable, and counts
+// and logs what it drops.
+func (m *Manager) refuse(f flowSender, remote netip.AddrPort, pe *sip.ParseError) {
+	m.count(&m.stats.Malformed)
+	if pe.Msg == nil || !pe.Msg.IsRequest() || pe.Msg.Method == "ACK" {
+		m.logLimited("malformed", "transport: malformed message dropped", "remote", remote, "reason", pe.Reason)
+		return
+	}
+	if err := f.send(sip.NewResponse(pe.Msg, pe.Status, pe.StatusLine()), m.maxMsg); err != nil {
+		m.logLimited("answer", "transport: answering a malformed request", "remote", remote, "err", err)
+		return
+	}
+	m.count(&m.stats.Answered)
+}
+
 // logLimited logs msg at most once per LogEvery for each key.
 func (m *Manager) logLimited(key, msg string, args ...any) {
 	now := time.Now()
@@ -304,6 +327,12 @@ func (m *Manager) Send(id FlowID, msg *sip.Message) error {
 	return f.send(msg, m.maxMsg)
 }
 
+// unmapped returns ap with an IPv4-mapped IPv6 address as plain IPv4, so
+// that one peer has one address whatever socket it came through.
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
 // addrPortOf converts a net.Addr into a netip.AddrPort, IPv4-mapped
 // addresses unmapped.
 func addrPortOf(a net.Addr) netip.AddrPort {
@@ -316,5 +345,5 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 	default:
 		ap, _ = netip.ParseAddrPort(a.String())
 	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	return unmapped(ap)
 }

@@ -262,39 +262,29 @@ func (c *streamConn) drain(sp *sip.StreamParser) bool {
 				continue
 			}
 			return false
-		case ka == sip.Ping:
-			// RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong.
-			m.mu.Lock()
-			m.stats.Pings++
-			m.mu.Unlock()
-			if c.write([]byte("\r\n")) != nil {
+		case ka != sip.NoKeepAlive:
+			if !c.keepAlive(ka) {
 				return false
 			}
-		case ka == sip.Pong:
-			m.mu.Lock()
-			m.stats.KeepAlives++
-			m.mu.Unlock()
 		case msg != nil:
 			m.handler(&Inbound{Msg: msg, Flow: c.flow, Received: time.Now()})
 		}
 	}
 }
 
-// refuse answers a malformed request with its error status when it can.
-func (c *streamConn) refuse(pe *sip.ParseError) {
+// refuse answers a malformed message on c when it can (see Manager.refuse).
+func (c *streamConn) refuse(pe *sip.ParseError) { c.m.refuse(c, c.flow.Remote, pe) }
+
+// keepAlive answers a CRLFCRLF ping with a CRLF pong (RFC 5626 §4.4.1)
+// and counts both; false means the pong could not be written.
+func (c *streamConn) keepAlive(ka sip.KeepAlive) bool {
 	m := c.m
-	m.mu.Lock()
-	m.stats.Malformed++
-	m.mu.Unlock()
-	if pe.Msg == nil || !pe.Msg.IsRequest() || pe.Msg.Method == "ACK" {
-		m.logLimited("stream-drop", "transport: malformed message on a connection", "remote", c.flow.Remote, "reason", pe.Reason)
-		return
+	if ka == sip.Pong {
+		m.count(&m.stats.KeepAlives)
+		return true
 	}
-	if c.send(sip.NewResponse(pe.Msg, pe.Status, pe.StatusLine()), m.maxMsg) == nil {
-		m.mu.Lock()
-		m.stats.Answered++
-		m.mu.Unlock()
-	}
+	m.count(&m.stats.Pings)
+	return c.writeMessage([]byte("\r\n")) == nil
 }
 
 func (c *streamConn) send(msg *sip.Message, max int) error {
@@ -305,6 +295,12 @@ func (c *streamConn) send(msg *sip.Message, max int) error {
 	if len(b) > max {
 		return fmt.Errorf("transport: %d-byte message over the %d-byte limit", len(b), max)
 	}
+	return c.writeMessage(b)
+}
+
+// writeMessage writes b, one message: as it is on TCP and TLS, in a text
+// frame on WS and WSS.
+func (c *streamConn) writeMessage(b []byte) error {
 	if c.flow.Kind == WS || c.flow.Kind == WSS {
 		return c.writeFrame(ws.OpText, b)
 	}
@@ -360,7 +356,7 @@ func (m *Manager) SendTCP(remote netip.AddrPort, msg *sip.Message) (FlowID, erro
 // sendStream sends msg over a TCP or TLS connection to remote, reused or
 // made; serverName is the name a new TLS connection verifies.
 func (m *Manager) sendStream(kind Kind, remote netip.AddrPort, serverName string, msg *sip.Message) (FlowID, error) {
-	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	remote = unmapped(remote)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

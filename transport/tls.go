@@ -40,9 +40,7 @@ func (c *streamConn) handshake(tc *tls.Conn) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.HandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
-		m.mu.Lock()
-		m.stats.HandshakesFailed++
-		m.mu.Unlock()
+		m.count(&m.stats.HandshakesFailed)
 		m.logLimited("tls-handshake", "transport: TLS handshake failed", "remote", c.flow.Remote, "err", err)
 		return false
 	}

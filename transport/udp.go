@@ -86,8 +86,7 @@ func (m *Manager) readUDP(l *udpListener) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-		m.datagram(l, remote, buf[:n])
+		m.datagram(l, unmapped(remote), buf[:n])
 	}
 }
 
@@ -97,22 +96,12 @@ func (m *Manager) datagram(l *udpListener, remote netip.AddrPort, b []byte) {
 	if sip.KeepAliveOf(b) != sip.NoKeepAlive || isBlank(b) {
 		// A CRLF keep-alive (common over UDP although RFC 5626 uses STUN
 		// there): it keeps the flow alive and needs no answer.
-		m.mu.Lock()
-		m.stats.KeepAlives++
-		if f := m.byPeer[udpPeer{l, remote}]; f != nil {
-			f.last = now
-		}
-		m.mu.Unlock()
+		m.keptAlive(l, remote, now, &m.stats.KeepAlives)
 		return
 	}
 	if answer, isSTUN := stunAnswer(b, remote); isSTUN {
 		// A STUN keep-alive: answered, and it keeps the flow alive.
-		m.mu.Lock()
-		m.stats.STUN++
-		if f := m.byPeer[udpPeer{l, remote}]; f != nil {
-			f.last = now
-		}
-		m.mu.Unlock()
+		m.keptAlive(l, remote, now, &m.stats.STUN)
 		if answer != nil {
 			if _, err := l.conn.WriteToUDPAddrPort(answer, remote); err != nil {
 				m.logLimited("stun", "transport: STUN answer", "remote", remote, "err", err)
@@ -121,14 +110,14 @@ func (m *Manager) datagram(l *udpListener, remote netip.AddrPort, b []byte) {
 		return
 	}
 	if len(b) > m.maxMsg {
-		m.refuse(l, remote, &sip.ParseError{Status: 513, Reason: "message too large"})
+		m.refuseUDP(l, remote, &sip.ParseError{Status: 513, Reason: "message too large"})
 		return
 	}
 	msg, err := m.parser.ParseOwned(append([]byte(nil), b...))
 	if err != nil {
 		var pe *sip.ParseError
 		if errors.As(err, &pe) {
-			m.refuse(l, remote, pe)
+			m.refuseUDP(l, remote, pe)
 		}
 		return
 	}
@@ -138,6 +127,17 @@ func (m *Manager) datagram(l *udpListener, remote netip.AddrPort, b []byte) {
 		return
 	}
 	m.handler(&Inbound{Msg: msg, Flow: f, Received: now})
+}
+
+// keptAlive counts a keep-alive from remote on l in counter and refreshes
+// that peer's flow.
+func (m *Manager) keptAlive(l *udpListener, remote netip.AddrPort, now time.Time, counter *uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	*counter++
+	if f := m.byPeer[udpPeer{l, remote}]; f != nil {
+		f.last = now
+	}
 }
 
 // isBlank reports whether b holds only CR and LF.
@@ -150,25 +150,10 @@ func isBlank(b []byte) bool {
 	return true
 }
 
-// refuse answers a malformed request with its error status when the
-// fields a response needs were readable, and drops it otherwise.
-func (m *Manager) refuse(l *udpListener, remote netip.AddrPort, pe *sip.ParseError) {
-	m.mu.Lock()
-	m.stats.Malformed++
-	m.mu.Unlock()
-	if pe.Msg == nil || !pe.Msg.IsRequest() || pe.Msg.Method == "ACK" {
-		m.logLimited("udp-drop", "transport: dropped a malformed datagram", "remote", remote, "reason", pe.Reason)
-		return
-	}
-	resp := sip.NewResponse(pe.Msg, pe.Status, pe.StatusLine())
-	f := &udpFlow{flow: Flow{Kind: UDP, Local: l.local, Remote: remote}, l: l}
-	if err := f.send(resp, m.maxMsg); err != nil {
-		m.logLimited("udp-answer", "transport: answering a malformed request", "remote", remote, "err", err)
-		return
-	}
-	m.mu.Lock()
-	m.stats.Answered++
-	m.mu.Unlock()
+// refuseUDP refuses a datagram from remote on l (see refuse); an answer
+// goes back from where the datagram came, flow or none.
+func (m *Manager) refuseUDP(l *udpListener, remote netip.AddrPort, pe *sip.ParseError) {
+	m.refuse(&udpFlow{flow: Flow{Kind: UDP, Local: l.local, Remote: remote}, l: l}, remote, pe)
 }
 
 // udpFlow returns the flow of remote on l, making one if needed; ok is
@@ -208,6 +193,7 @@ func (m *Manager) expireUDPFlows(now time.Time) {
 // the remote's address family when local is the zero value) to remote,
 // over the flow of that pair, made if needed; it returns the flow.
 func (m *Manager) SendUDP(local, remote netip.AddrPort, msg *sip.Message) (FlowID, error) {
+	remote = unmapped(remote)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -215,7 +201,7 @@ func (m *Manager) SendUDP(local, remote netip.AddrPort, msg *sip.Message) (FlowI
 	}
 	var l *udpListener
 	for _, c := range m.udp {
-		if local.IsValid() && c.local == local || !local.IsValid() && c.local.Addr().Is4() == remote.Addr().Unmap().Is4() {
+		if local.IsValid() && c.local == local || !local.IsValid() && c.local.Addr().Is4() == remote.Addr().Is4() {
 			l = c
 			break
 		}
@@ -224,7 +210,6 @@ func (m *Manager) SendUDP(local, remote netip.AddrPort, msg *sip.Message) (FlowI
 	if l == nil {
 		return 0, fmt.Errorf("transport: no UDP listener for %v to %v", local, remote)
 	}
-	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	f, ok := m.udpFlow(l, remote, time.Now())
 	if !ok {
 		return 0, fmt.Errorf("transport: UDP flow table full")

@@ -43,9 +43,7 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 		}
 		conn, rw, _, err := up.Upgrade(r, w)
 		if err != nil {
-			m.mu.Lock()
-			m.stats.HandshakesFailed++
-			m.mu.Unlock()
+			m.count(&m.stats.HandshakesFailed)
 			return // the upgrader answered (400, 426...)
 		}
 		c := m.registerConn(conn, kind, "", true, m.forwardedFor(addrPortOf(conn.RemoteAddr()), r.Header))
@@ -115,7 +113,7 @@ func (m *Manager) forwardedFor(peer netip.AddrPort, h http.Header) netip.AddrPor
 // "[2001:db8::1]:4711" or "2001:db8::1".
 func parseHop(s string) (netip.AddrPort, bool) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+		return unmapped(ap), true
 	}
 	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
 		return netip.AddrPortFrom(a.Unmap(), 0), true
@@ -265,15 +263,11 @@ func (c *streamConn) wsLoop(r frameSource) {
 				return
 			}
 			if pinged {
-				m.mu.Lock()
-				m.stats.WSPongsMissed++
-				m.mu.Unlock()
+				m.count(&m.stats.WSPongsMissed)
 				c.closeWith(ws.StatusGoingAway, "no answer to ping")
 				return
 			}
-			m.mu.Lock()
-			m.stats.WSPings++
-			m.mu.Unlock()
+			m.count(&m.stats.WSPings)
 			if c.writeFrame(ws.OpPing, nil) != nil {
 				return
 			}
@@ -353,17 +347,8 @@ func (c *streamConn) wsLoop(r frameSource) {
 // connection must close.
 func (c *streamConn) wsMessage(b []byte) bool {
 	m := c.m
-	switch sip.KeepAliveOf(b) {
-	case sip.Ping:
-		m.mu.Lock()
-		m.stats.Pings++
-		m.mu.Unlock()
-		return c.writeFrame(ws.OpText, []byte("\r\n")) == nil
-	case sip.Pong:
-		m.mu.Lock()
-		m.stats.KeepAlives++
-		m.mu.Unlock()
-		return true
+	if ka := sip.KeepAliveOf(b); ka != sip.NoKeepAlive {
+		return c.keepAlive(ka)
 	}
 	msg, err := m.parser.ParseOwned(b)
 	if err != nil {
