@@ -912,3 +912,14 @@ func (m *Message) version() string {
 	}
 	return m.Version
 }
+
+// Clone returns a copy of m that can be edited without changing m: a
+// forking proxy sends one copy per branch. The header bytes m was parsed
+// from are shared, not copied; only the field tables are.
+func (m *Message) Clone() *Message {
+	c := new(Message)
+	*c = *m
+	c.fields = append(c.inline[:0], m.fields...)
+	c.ext = append(c.extInline[:0], m.ext...)
+	return c
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -1322,6 +1323,39 @@ func TestTypedHeaders(t *testing.T) {
 		err := m.index(h, "")
 		if typed := typedHeaders&(1<<h) != 0; typed != (err != nil) {
 			t.Errorf("%v: in typedHeaders %v, index of an empty value gives %v", h, typed, err)
+		}
+	}
+}
+
+func TestClone(t *testing.T) {
+	for _, n := range []int{0, 1, inlineExt + 3} {
+		m, err := Parse([]byte("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if err := m.Add("X-N", strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := m.String()
+		c := m.Clone()
+		c.DecrementMaxForwards()
+		c.PrependVia(Via{Protocol: "SIP", Version: "2.0", Transport: "TCP", Host: "p.example.com", Params: ";branch=z9hG4bKc"})
+		for i := range 2 * inlineExt {
+			if err := c.Add("X-C", strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.SetToTag("t")
+		if got := m.String(); got != before {
+			t.Fatalf("n=%d: the original changed:\n%s\nwant\n%s", n, got, before)
+		}
+		if mf, _ := c.MaxForwards(); mf != 69 || c.TopVia().Host != "p.example.com" || c.ToTag() != "t" {
+			t.Fatalf("n=%d: clone edits lost:\n%s", n, c)
+		}
+		if mf, _ := m.MaxForwards(); mf != 70 || m.ToTag() != "" {
+			t.Fatalf("n=%d: original typed view changed", n)
 		}
 	}
 }
