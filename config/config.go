@@ -1,0 +1,209 @@
+// Package config reads sipedge's configuration: repro's "Key = value" file
+// format and vocabulary, with command-line overrides, into a validated Config.
+//
+// Unlike repro, it refuses what it does not understand: an unknown,
+// misspelt, duplicate or unsupported key, a bad value, or a combination that
+// repro would quietly ignore is an error naming the file, the line and the
+// key, and every such error is reported at once. Certificate files are not
+// read here; loading them is the server's job, which uses Pos to name the
+// setting when one fails.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Default is the configuration `sipedge serve` runs when no file is given:
+// UDP and TCP on 5060 and WS on 8080, on loopback only, so that a first run
+// exposes nothing.
+//
+//go:embed default.config
+var Default string
+
+// Sample is the annotated sample configuration: every key with its default
+// and meaning, for `sipedge check-config` users and the documentation.
+//
+//go:embed sipedge.config
+var Sample string
+
+// defaultSource is Config.Source for the embedded default.
+const defaultSource = "embedded default"
+
+// Load reads the file at path, following Include lines (relative to the
+// including file, at most 8 deep, cycles refused), then applies overrides
+// ("--Key=value" or "Key=value"), which win over the file. A path of ""
+// means the embedded Default. Every problem found is returned at once, as
+// errors.Join of *Error values.
+func Load(path string, overrides []string) (*Config, error) {
+	if path == "" {
+		return Parse(defaultSource, []byte(Default), overrides)
+	}
+	text, err := readFile(path, false)
+	if err != nil {
+		return nil, &Error{File: path, Msg: ioMessage(err)}
+	}
+	return Parse(path, text, overrides)
+}
+
+// Parse is Load on text already read; name is used in error positions and
+// Include paths are read from the file system relative to name's directory.
+func Parse(name string, text []byte, overrides []string) (*Config, error) {
+	r := newReader()
+	chain := []string{name}
+	if abs, err := filepath.Abs(name); err == nil {
+		chain[0] = abs
+	}
+	r.file(name, text, chain)
+	seen := make(map[string]bool)
+	for _, o := range overrides {
+		if r.full {
+			break
+		}
+		r.override(o, seen)
+	}
+	b := &builder{reader: r}
+	cfg := b.build(name)
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.sorted()...)
+	}
+	return cfg, nil
+}
+
+// Error is one problem in the configuration, with its place, e.g.
+// "sipedge.config:12: UDPPrt: unknown key (did you mean UDPPort?)".
+// Overrides have File "command line" and Line 0; a problem with a whole file
+// has Line 0 and no Key.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+// Error renders "file:line: Key: msg", leaving out the parts that are unset.
+func (e *Error) Error() string {
+	var sb strings.Builder
+	sb.WriteString(e.File)
+	if e.Line > 0 {
+		sb.WriteByte(':')
+		sb.WriteString(strconv.Itoa(e.Line))
+	}
+	if e.Key != "" {
+		sb.WriteString(": ")
+		sb.WriteString(e.Key)
+	}
+	sb.WriteString(": ")
+	sb.WriteString(e.Msg)
+	return sb.String()
+}
+
+// Pos says where a key's value came from, so that the server can name the
+// setting when, e.g., a certificate fails to load. A Pos with no File is a
+// default.
+type Pos struct {
+	File string
+	Line int
+	Key  string
+}
+
+// String renders "file:line: Key", "command line: Key" or "Key (default)".
+func (p Pos) String() string {
+	switch {
+	case p.File == "":
+		return p.Key + " (default)"
+	case p.Line == 0:
+		return p.File + ": " + p.Key
+	default:
+		return p.File + ":" + strconv.Itoa(p.Line) + ": " + p.Key
+	}
+}
+
+// Verification is repro's TlsClientVerification: whether a TLS listener asks
+// for, or insists on, a client certificate.
+type Verification uint8
+
+// Verification values, as repro spells them (case-insensitive): None,
+// Optional, Mandatory.
+const (
+	VerifyNone Verification = iota
+	VerifyOptional
+	VerifyMandatory
+)
+
+// String returns repro's spelling.
+func (v Verification) String() string {
+	switch v {
+	case VerifyNone:
+		return "None"
+	case VerifyOptional:
+		return "Optional"
+	case VerifyMandatory:
+		return "Mandatory"
+	}
+	return "Verification(" + strconv.Itoa(int(v)) + ")"
+}
+
+// Listener is one transport to open, from the legacy keys (IPAddress,
+// XxxPort and the TLS* keys; N is 0) or from a Transport<N> block.
+type Listener struct {
+	N                     int
+	Type                  string         // "UDP", "TCP", "TLS", "WS" or "WSS"
+	Addr                  netip.AddrPort // Transport<N>Interface, or IPAddress and the port; an empty IPAddress gives 0.0.0.0 and [::] as two listeners
+	TLSDomain             string
+	TLSCertificate        string // a path, not read here
+	TLSPrivateKey         string // a path, not read here
+	TLSClientVerification Verification
+	RecordRouteURI        string // "" (use the global RecordRouteUri), "auto" (derived from the listener) or a validated sip:/sips: URI
+	Pos                   Pos    // the block's Type key, or the legacy port key
+}
+
+// StaticRoute is one Route<N> block: requests whose Request-URI matches
+// Pattern (and whose method is in Methods, when given) go to Destination.
+type StaticRoute struct {
+	N           int
+	Pattern     *regexp.Regexp // RE2, over the Request-URI text
+	Destination string         // validated sip:/sips: URI of the next hop
+	Methods     []string       // upper case; empty means every method
+	Pos         Pos            // the block's Pattern key
+}
+
+// Config is a loaded, validated configuration. The server maps it onto its
+// packages; nothing in it needs checking again except what lives outside the
+// file (certificates, addresses the host has, free ports).
+type Config struct {
+	Source              string // the path, or "embedded default"
+	Listeners           []Listener
+	Domains             []string // lower case, in the order given
+	RecordRouteURI      string   // validated sip:/sips: URI, or ""
+	ForceRecordRouting  bool
+	DisableOutbound     bool
+	EnableFlowTokens    bool
+	HideTopology        bool          // keep clients' received/rport out of the Vias sent to other hops
+	RelayForeignDomains string        // "none" (403 to foreign domains: no open relay) or "all"
+	StaticRoutes        []StaticRoute // ordered by N
+	MinExpires          time.Duration // RegistrationMinimumExpires
+	MaxExpires          time.Duration // RegistrationMaximumExpires
+	DefaultExpires      time.Duration // RegistrationDefaultExpires
+	LogLevel            slog.Level
+	LogFormat           string // "text" or "json"
+	DataDirectory       string
+	ShutdownGrace       time.Duration // how long SIGTERM waits for transactions to finish
+	Warnings            []*Error      // settings accepted with a warning, e.g. AssumePath
+
+	set map[string]Pos // lower-case canonical key -> where it was set
+}
+
+// Where returns where key (any case) was set; ok is false when it took its
+// default.
+func (c *Config) Where(key string) (Pos, bool) {
+	p, ok := c.set[strings.ToLower(key)]
+	return p, ok
+}
