@@ -43,7 +43,7 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (*rrse
 	key := cacheKey{name: name, qtype: qtype}
 	if ans, ok := r.cache.get(key, r.now()); ok {
 		if ans.set == nil {
-			return nil, notFound(name, qtype, ans.nx)
+			return nil, notFound(ans.nx)
 		}
 		return ans.set, nil
 	}
@@ -57,15 +57,21 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (*rrse
 	return set, err
 }
 
-// errNoName marks a not-found error that came from NXDOMAIN: the name has no
-// records of any type, nor has any name under it (RFC 8020).
-var errNoName = errors.New("no such name")
+// The not-found errors of one lookup carry no name, so that a cached
+// negative answer costs no allocation; Resolve names the URI's host.
+var (
+	// errNoName comes from NXDOMAIN: the name has no records of any type,
+	// nor has any name under it (RFC 8020).
+	errNoName = fmt.Errorf("no such domain: %w", ErrNotFound)
+	// errNoData: the name exists without records of the type asked.
+	errNoData = fmt.Errorf("no such records: %w", ErrNotFound)
+)
 
-func notFound(name string, qtype uint16, nx bool) error {
+func notFound(nx bool) error {
 	if nx {
-		return fmt.Errorf("%s: %w: %w", name, errNoName, ErrNotFound)
+		return errNoName
 	}
-	return fmt.Errorf("no %s records for %s: %w", dns.TypeToString[qtype], name, ErrNotFound)
+	return errNoData
 }
 
 // query asks the servers for name's records of qtype, following CNAMEs,
@@ -83,7 +89,7 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*rrset
 		ttl = min(ttl, chainTTL)
 		if resp.Rcode == dns.RcodeNameError {
 			// NXDOMAIN at the end of a chain says nothing about name.
-			return nil, min(ttl, negTTL(resp)), notFound(name, qtype, qname == name && final == name)
+			return nil, min(ttl, negTTL(resp)), notFound(qname == name && final == name)
 		}
 		if len(rrs) > 0 {
 			set, setTTL := parse(rrs)
@@ -91,12 +97,12 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*rrset
 			if set == nil {
 				// Records exist but none is usable: cache that as the
 				// answer it amounts to.
-				return nil, min(ttl, negativeTTL), notFound(name, qtype, false)
+				return nil, min(ttl, negativeTTL), notFound(false)
 			}
 			return set, ttl, nil
 		}
 		if final == qname {
-			return nil, min(ttl, negTTL(resp)), notFound(name, qtype, false)
+			return nil, min(ttl, negTTL(resp)), notFound(false)
 		}
 		// The chain leads to a name the server did not answer for.
 		qname = final

@@ -210,7 +210,7 @@ func (r *Resolver) Resolve(ctx context.Context, u *sip.URI) ([]Target, error) {
 			return nil, fmt.Errorf("locate: maddr: %w", err)
 		}
 	}
-	s := resolution{r: r, ctx: ctx, sips: sips, serverName: host}
+	s := resolution{r: r, ctx: ctx, sips: sips, serverName: host, out: make([]Target, 0, 4)}
 
 	if targetIP.IsValid() {
 		// RFC 3263 §4.1, §4.2: a numeric target is used as it is.
@@ -224,6 +224,7 @@ func (r *Resolver) Resolve(ctx context.Context, u *sip.URI) ([]Target, error) {
 	}
 
 	name := target
+	s.name = name
 	switch {
 	case u.Port != 0 || isLocalhost(name):
 		// §4.2: a port given means A/AAAA only; localhost never goes to DNS.
@@ -249,6 +250,9 @@ func (r *Resolver) Resolve(ctx context.Context, u *sip.URI) ([]Target, error) {
 	}
 	if s.err != nil {
 		return nil, fmt.Errorf("locate: %s: %w", u.Host, s.err)
+	}
+	if s.noName {
+		return nil, fmt.Errorf("locate: %s: %w", target, errNoName)
 	}
 	return nil, fmt.Errorf("locate: %s: no usable NAPTR, SRV, A or AAAA records: %w", u.Host, ErrNotFound)
 }
@@ -335,8 +339,12 @@ func parseHost(h string) (string, netip.Addr, error) {
 		}
 		return a.String(), a.Unmap(), nil
 	}
-	if a, err := netip.ParseAddr(h); err == nil && a.Zone() == "" {
-		return a.String(), a.Unmap(), nil
+	// A name's last label is never all digits (RFC 1123 §2.1), so only
+	// what ends in a digit or holds a colon can be an address.
+	if c := h[len(h)-1]; ('0' <= c && c <= '9') || strings.Contains(h, ":") {
+		if a, err := netip.ParseAddr(h); err == nil && a.Zone() == "" {
+			return a.String(), a.Unmap(), nil
+		}
 	}
 	name := strings.ToLower(strings.TrimSuffix(h, "."))
 	if !validName(name) {
@@ -385,6 +393,8 @@ type resolution struct {
 	ctx        context.Context
 	sips       bool
 	serverName string
+	name       string // the target name, when it is one
+	noName     bool   // DNS said name does not exist
 	lookups    int
 	out        []Target
 	// err is the first failure other than "not found", reported when
@@ -514,6 +524,9 @@ func (s *resolution) lookup(name string, qtype uint16) (*rrset, error) {
 	set, err := s.r.lookup(s.ctx, name, qtype)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.fail(err)
+	}
+	if errors.Is(err, errNoName) && name == s.name {
+		s.noName = true
 	}
 	return set, err
 }

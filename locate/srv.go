@@ -11,6 +11,9 @@ import (
 // random draw, made anew on each call so that load spreads as the zone asks.
 // The input is left as it is.
 func orderSRV(recs []srvRec) []srvRec {
+	if len(recs) < 2 {
+		return recs
+	}
 	out := slices.Clone(recs)
 	// Zero weights first within each priority, as RFC 2782 asks before the
 	// draw, so that they are picked only when the draw lands on zero.
