@@ -48,7 +48,7 @@ func Load(path string, overrides []string) (*Config, error) {
 	}
 	text, err := readFile(path, false)
 	if err != nil {
-		return nil, &Error{File: path, Msg: ioMessage(err)}
+		return nil, &Error{File: path, Msg: ioMessage(err, false)}
 	}
 	return Parse(path, text, overrides)
 }

@@ -71,7 +71,7 @@ func readFile(path string, regularOnly bool) ([]byte, error) {
 			return nil, err
 		}
 		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: not a regular file", path)
+			return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
 		}
 	}
 	f, err := os.Open(path)
@@ -86,12 +86,16 @@ func readFile(path string, regularOnly bool) ([]byte, error) {
 	return b, nil
 }
 
-// ioMessage renders a file error without repeating the path when the caller
-// names it already.
-func ioMessage(err error) string {
+// ioMessage renders a file error. With the path: "cannot read sub.config:
+// no such file or directory"; without (when the error's File names it):
+// "cannot read: no such file or directory".
+func ioMessage(err error, withPath bool) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Op + " " + pe.Path + ": " + pe.Err.Error()
+		if withPath {
+			return "cannot read " + pe.Path + ": " + pe.Err.Error()
+		}
+		return "cannot read: " + pe.Err.Error()
 	}
 	return err.Error()
 }
@@ -228,7 +232,7 @@ func (r *reader) include(name string, lineNo int, value string, chain []string) 
 	}
 	text, err := readFile(path, true)
 	if err != nil {
-		r.fail(name, lineNo, "Include", "%s", ioMessage(err))
+		r.fail(name, lineNo, "Include", "%s", ioMessage(err, true))
 		return
 	}
 	r.file(path, text, append(chain[:len(chain):len(chain)], abs))
