@@ -11,7 +11,7 @@ import (
 type discard struct{}
 
 func (discard) SendTo(Dest, *sip.Message) (transport.FlowID, error) { return 1, nil }
-func (discard) Send(transport.FlowID, *sip.Message) error          { return nil }
+func (discard) Send(transport.FlowID, *sip.Message) error           { return nil }
 
 // BenchmarkServerNonInvite measures, per op, one non-INVITE server
 // transaction: created by a request, matched by its retransmission
