@@ -383,9 +383,12 @@ func (r *Registrar) check(req *sip.Message, a *sip.Addr, c *contact) (int, strin
 func clone(a *sip.Addr, c *contact) (int, string) {
 	own := *a
 	own.Params = own.Params.Without("expires")
-	// String builds a new string; parsing it again points every field
-	// of the stored Addr into that one small string.
-	stored, err := sip.ParseAddr(own.String())
+	// One new string of the exact text; parsing it again points every
+	// field of the stored Addr into it.
+	u := &own.URI
+	n := len(own.Display) + len(u.Scheme) + len(u.User) + len(u.Password) + len(u.Host) +
+		len(u.Params) + len(u.Headers) + len(u.Opaque) + len(own.Params) + 16
+	stored, err := sip.ParseAddr(string(own.AppendTo(make([]byte, 0, n))))
 	if err != nil {
 		return 400, "Bad Request - Contact too long to store"
 	}
@@ -463,13 +466,17 @@ const dateLayout = "Mon, 02 Jan 2006 15:04:05 GMT"
 // and the request's Path when the client supports path (RFC 3327 §5.3).
 func (r *Registrar) ok(req *sip.Message, bindings []location.Binding, now time.Time) *sip.Message {
 	resp := r.respond(req, 200, "")
-	var buf []byte
+	buf := make([]byte, 0, 256)
 	for i := range bindings {
 		b := &bindings[i]
 		left := (b.Expires.Sub(now) + time.Second - 1) / time.Second
 		a := b.Contact
-		a.Params = a.Params.With("expires", strconv.FormatInt(int64(left), 10))
+		// The registrar stores Contacts without expires; another writer
+		// of the store might not.
+		a.Params = a.Params.Without("expires")
 		buf = a.AppendTo(buf[:0])
+		buf = append(buf, ";expires="...)
+		buf = strconv.AppendInt(buf, int64(left), 10)
 		_ = resp.Add("Contact", string(buf))
 	}
 	if req.HasToken(sip.HeaderSupported, "path") {
@@ -480,7 +487,8 @@ func (r *Registrar) ok(req *sip.Message, bindings []location.Binding, now time.T
 			_ = resp.Add("Path", v)
 		}
 	}
-	_ = resp.Add("Date", now.UTC().Format(dateLayout))
+	var date [len(dateLayout) + 8]byte
+	_ = resp.Add("Date", string(now.UTC().AppendFormat(date[:0], dateLayout)))
 	return resp
 }
 
