@@ -38,22 +38,65 @@ type naptrRec struct {
 }
 
 // lookup returns the records of type qtype at name (lower case, no trailing
-// dot), from the cache when it holds them.
+// dot), from the cache when it holds them. Concurrent lookups of one key
+// share one query, so an answer expiring under load costs one query, not
+// one per request.
 func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (*rrset, error) {
 	key := cacheKey{name: name, qtype: qtype}
-	if ans, ok := r.cache.get(key, r.now()); ok {
-		if ans.set == nil {
-			return nil, notFound(ans.nx)
+	for {
+		if ans, ok := r.cache.get(key, r.now()); ok {
+			if ans.set == nil {
+				return nil, notFound(ans.nx)
+			}
+			return ans.set, nil
 		}
-		return ans.set, nil
+		r.mu.Lock()
+		f, ok := r.flights[key]
+		if !ok {
+			f = &flight{done: make(chan struct{})}
+			r.flights[key] = f
+			r.mu.Unlock()
+			return r.lead(ctx, key, f)
+		}
+		r.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s %s: %w", dns.TypeToString[qtype], name, ctx.Err())
+		}
+		if !f.abandoned {
+			return f.set, f.err
+		}
+		// The caller that asked gave up before the answer came; ask again.
 	}
-	set, ttl, err := r.query(ctx, name, qtype)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+}
+
+// flight is one query that concurrent lookups of its key wait for.
+type flight struct {
+	done chan struct{}
+	set  *rrset
+	err  error
+	// abandoned: the query ended because its caller's context did, which
+	// says nothing about the answer.
+	abandoned bool
+}
+
+// lead runs the query of flight f, caches its answer and hands it to the
+// lookups waiting for it.
+func (r *Resolver) lead(ctx context.Context, key cacheKey, f *flight) (*rrset, error) {
+	set, ttl, err := r.query(ctx, key.name, key.qtype)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		if ttl > 0 {
+			r.cache.put(key, answer{set: set, nx: errors.Is(err, errNoName)}, r.now().Add(ttl))
+		}
+	} else {
+		set = nil
 	}
-	if ttl > 0 {
-		r.cache.put(key, answer{set: set, nx: errors.Is(err, errNoName)}, r.now().Add(ttl))
-	}
+	f.set, f.err, f.abandoned = set, err, ctxDone(ctx) != nil
+	r.mu.Lock()
+	delete(r.flights, key)
+	r.mu.Unlock()
+	close(f.done)
 	return set, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -86,6 +87,8 @@ type Resolver struct {
 	tcp     dns.Client
 	cache   *cache
 	log     *slog.Logger
+	mu      sync.Mutex
+	flights map[cacheKey]*flight // queries under way, one per key
 	// now is the clock of the cache, replaced in tests.
 	now func() time.Time
 }
@@ -96,6 +99,7 @@ func New(cfg Config) (*Resolver, error) {
 		timeout: cfg.Timeout,
 		log:     cfg.Logger,
 		now:     time.Now,
+		flights: make(map[cacheKey]*flight),
 	}
 	if r.timeout < 0 {
 		return nil, fmt.Errorf("locate: negative timeout %v", r.timeout)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -447,6 +448,70 @@ func TestCache(t *testing.T) {
 	mustResolve(t, small, "sip:example.test")
 	if l := small.cache.len(); l != 3 {
 		t.Errorf("cache holds %d answers, want 3", l)
+	}
+}
+
+func TestConcurrentLookupsShareQueries(t *testing.T) {
+	d := newTestDNS(t, fullZone...)
+	d.set(func(d *testDNS) { d.delay = 20 * time.Millisecond })
+	r := newResolver(t, []string{d.addr}, nil)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			u, _ := sip.ParseURI("sip:example.test")
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			got, err := r.Resolve(ctx, &u)
+			if err == nil && len(got) != 4 {
+				err = fmt.Errorf("%d targets, want 4", len(got))
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"example.test", dns.TypeNAPTR}, {"_sips._tcp.example.test", dns.TypeSRV}, {"tls.example.test", dns.TypeAAAA}} {
+		if c := d.count("udp", q.name, q.qtype); c != 1 {
+			t.Errorf("%s %s asked %d times by %d concurrent resolutions, want 1", q.name, dns.TypeToString[q.qtype], c, n)
+		}
+	}
+
+	// A waiter whose leader gives up asks again itself.
+	d2 := newTestDNS(t, `slow.test. 300 IN A 127.0.0.6`)
+	d2.set(func(d *testDNS) { d.delay = 100 * time.Millisecond })
+	r2 := newResolver(t, []string{d2.addr}, nil)
+	leaderCtx, cancelLeader := context.WithCancel(context.Background())
+	u, _ := sip.ParseURI("sip:slow.test:5060")
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, err := r2.Resolve(leaderCtx, &u)
+		leaderDone <- err
+	}()
+	for i := 0; d2.total() == 0 && i < 1000; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	waiter := make(chan error, 1)
+	go func() {
+		_, err := resolve(t, r2, "sip:slow.test:5060")
+		waiter <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	cancelLeader()
+	if err := <-leaderDone; !errors.Is(err, context.Canceled) {
+		t.Errorf("leader: %v, want Canceled", err)
+	}
+	if err := <-waiter; err != nil {
+		t.Errorf("waiter after its leader gave up: %v", err)
 	}
 }
 

@@ -23,6 +23,7 @@ type testDNS struct {
 	truncate map[string]bool // names answered truncated over UDP
 	servfail bool
 	noChase  bool           // answer CNAMEs without the records they lead to
+	delay    time.Duration  // before each answer
 	counts   map[string]int // "udp name TYPE" -> queries
 }
 
@@ -158,7 +159,9 @@ func (d *testDNS) serve(w dns.ResponseWriter, req *dns.Msg) {
 			resp.Ns = append(resp.Ns, d.soa())
 		}
 	}
+	delay := d.delay
 	d.mu.Unlock()
+	time.Sleep(delay)
 	if network == "udp" {
 		size := dns.MinMsgSize
 		if opt := req.IsEdns0(); opt != nil {
