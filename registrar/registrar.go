@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipedge/sipedge/location"
@@ -31,10 +32,6 @@ const (
 	// DefaultSweepInterval is Run's interval when it is given none.
 	DefaultSweepInterval = 30 * time.Second
 )
-
-// supported lists the option tags Register understands in Require:
-// "path" because bindings keep their Path and the 200 returns it.
-var supported = [...]string{"path"}
 
 // Config configures a Registrar. Zero fields take the defaults.
 type Config struct {
@@ -72,6 +69,17 @@ type Registrar struct {
 	now        func() time.Time
 	log        *slog.Logger
 	minExpires string // Min-Expires header value
+	fullLogged onceAMinute
+}
+
+// onceAMinute lets a repeated condition be logged at most once a minute.
+type onceAMinute struct{ last atomic.Int64 }
+
+// logDue reports whether a minute has passed since the last time it
+// returned true.
+func (o *onceAMinute) logDue(now time.Time) bool {
+	last, t := o.last.Load(), now.UnixNano()
+	return t-last >= int64(time.Minute) && o.last.CompareAndSwap(last, t)
 }
 
 // New validates cfg and returns a Registrar. It refuses a nil Store,
@@ -330,7 +338,9 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 			// another contact; 403 would read as "not allowed at all".
 			return r.refuse(req, 503, "Service Unavailable - too many registered contacts", aor)
 		case errors.Is(err, location.ErrFull):
-			r.log.Warn("registrar: location table full", "aor", aor, "err", err)
+			if r.fullLogged.logDue(now) {
+				r.log.Warn("registrar: location table full (logged once a minute)", "aor", aor, "err", err)
+			}
 			resp := r.respond(req, 503, "Service Unavailable - location table full")
 			_ = resp.Add("Retry-After", "60")
 			return resp
@@ -446,13 +456,9 @@ func unsupported(req *sip.Message) string {
 		if err != nil {
 			break
 		}
-		known := false
-		for _, s := range supported {
-			if strings.EqualFold(v, s) {
-				known = true
-			}
-		}
-		if !known {
+		// "path" is understood: bindings keep their Path and the 200
+		// returns it.
+		if !strings.EqualFold(v, "path") {
 			bad = append(bad, v)
 		}
 	}

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -496,5 +497,33 @@ func TestConcurrentRegister(t *testing.T) {
 	}
 	if !strings.HasPrefix(r.Lookup(bobAOR)[0].AOR, "sip:bob@") {
 		t.Fatal("wrong AOR")
+	}
+}
+
+// failing is a Store whose writes fail.
+type failing struct{ location.Store }
+
+func (failing) Update(string, time.Time, func([]location.Binding) ([]location.Binding, error)) error {
+	return errors.New("disk on fire")
+}
+
+func TestStoreErrors(t *testing.T) {
+	r, _ := newRegistrar(t, func(c *Config) { c.Store = location.NewMemoryCap(1) })
+	if resp := register(t, r, "full", 1, "Contact: <sip:a@192.0.2.1>"); resp.StatusCode != 200 {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	for i := range 3 {
+		resp := register(t, r, "full", 2+i, "Contact: <sip:b@192.0.2.2>")
+		if v, _ := resp.Get("Retry-After"); resp.StatusCode != 503 || v == "" {
+			t.Fatalf("past the store's cap: %d, Retry-After %q", resp.StatusCode, v)
+		}
+	}
+	r, _ = newRegistrar(t, func(c *Config) { c.Store = failing{location.NewMemory()} })
+	if resp := register(t, r, "fail", 1, "Contact: <sip:a@192.0.2.1>"); resp.StatusCode != 500 {
+		t.Fatalf("failing store: %d", resp.StatusCode)
+	}
+	// A query does not write.
+	if resp := register(t, r, "fail", 2); resp.StatusCode != 200 {
+		t.Fatalf("query on failing store: %d", resp.StatusCode)
 	}
 }
