@@ -3,11 +3,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/sipedge/sipedge/config"
+	"github.com/sipedge/sipedge/server"
 )
 
 // version is set at link time (-ldflags "-X main.version=...") for releases.
@@ -16,7 +24,14 @@ var version = "dev"
 const usage = `usage: sipedge <command> [arguments]
 
 commands:
-  version   print the version and exit
+  serve [-c file] [--Key=value ...]          run the proxy, registrar and edge
+  check-config [-c file] [--Key=value ...]   check a configuration and print what it opens
+  sample-config                              print the annotated sample configuration
+  version                                    print the version and exit
+
+Without -c, serve runs the embedded default: SIP over UDP and TCP on
+127.0.0.1:5060 and over WebSocket on 127.0.0.1:8080, data in ./sipedge-data.
+--Key=value overrides a key of the file (repro's syntax), e.g. --UDPPort=5080.
 `
 
 func main() {
@@ -35,10 +50,119 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "sample-config":
+		fmt.Fprint(stdout, config.Sample)
+		return 0
+	case "check-config":
+		cfg, code := load(args[1:], stderr)
+		if cfg == nil {
+			return code
+		}
+		describe(cfg, stdout)
+		return 0
+	case "serve":
+		cfg, code := load(args[1:], stderr)
+		if cfg == nil {
+			return code
+		}
+		return serve(cfg, stderr)
 	default:
 		fmt.Fprintf(stderr, "sipedge: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+}
+
+// load reads the configuration named by -c (the embedded default without
+// one) with the command line's overrides; it prints every problem found.
+func load(args []string, stderr io.Writer) (*config.Config, int) {
+	path := ""
+	var overrides []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-c" || a == "--c" || a == "-config" || a == "--config":
+			if i+1 >= len(args) {
+				fmt.Fprintf(stderr, "sipedge: %s needs a file name\n", a)
+				return nil, 2
+			}
+			i++
+			path = args[i]
+		case strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--config="):
+			path = a[strings.IndexByte(a, '=')+1:]
+		case strings.Contains(a, "="):
+			overrides = append(overrides, a)
+		default:
+			fmt.Fprintf(stderr, "sipedge: unexpected argument %q (overrides are written --Key=value)\n\n%s", a, usage)
+			return nil, 2
+		}
+	}
+	cfg, err := config.Load(path, overrides)
+	if err != nil {
+		var joined interface{ Unwrap() []error }
+		if errors.As(err, &joined) {
+			for _, e := range joined.Unwrap() {
+				fmt.Fprintf(stderr, "sipedge: %v\n", e)
+			}
+		} else {
+			fmt.Fprintf(stderr, "sipedge: %v\n", err)
+		}
+		return nil, 1
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "sipedge: warning: %v\n", w)
+	}
+	return cfg, 0
+}
+
+// describe prints what a configuration opens, for check-config.
+func describe(cfg *config.Config, w io.Writer) {
+	fmt.Fprintf(w, "configuration %s is valid\n", cfg.Source)
+	for _, l := range cfg.Listeners {
+		rr := l.RecordRouteURI
+		if rr == "" {
+			rr = cfg.RecordRouteURI
+		}
+		if rr == "" {
+			rr = "auto"
+		}
+		fmt.Fprintf(w, "  listen %-3s %-22s record-route %s\n", l.Type, l.Addr, rr)
+	}
+	domains := strings.Join(cfg.Domains, ", ")
+	if domains == "" {
+		domains = "(none: requests for our own IP addresses only)"
+	}
+	fmt.Fprintf(w, "  domains: %s\n", domains)
+	fmt.Fprintf(w, "  data directory: %s\n", cfg.DataDirectory)
+}
+
+// serve runs the server until SIGTERM or SIGINT.
+func serve(cfg *config.Config, stderr io.Writer) int {
+	log := server.NewLogger(cfg, os.Stderr)
+	srv, err := server.New(cfg, server.Options{Logger: log, Version: buildVersion()})
+	if err != nil {
+		fmt.Fprintf(stderr, "sipedge: %v\n", err)
+		return 1
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Fprintf(stderr, "sipedge: %v\n", err)
+		return 1
+	}
+	log.Info("sipedge running", "version", buildVersion(), "config", cfg.Source)
+	if cfg.Source == "embedded default" {
+		log.Info("this is the embedded default: loopback only. To accept other hosts, write a config " +
+			"(sipedge sample-config > sipedge.config), set IPAddress or Transport<N>Interface and Domains, " +
+			"and run sipedge serve -c sipedge.config")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	<-ctx.Done()
+	stop()
+	log.Info("stopping: no new calls; waiting for live transactions", "grace", cfg.ShutdownGrace)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		log.Warn("stopped before every transaction finished", "err", err)
+	}
+	log.Info("stopped")
+	return 0
 }
 
 // buildVersion prefers the link-time version, then the module version that
@@ -52,3 +176,4 @@ func buildVersion() string {
 	}
 	return version
 }
+
