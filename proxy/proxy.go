@@ -104,8 +104,8 @@ type Config struct {
 // Stats counts what the proxy did.
 type Stats struct {
 	Requests, Forwarded, Responded uint64
-	Loops, MaxForwards, Strays      uint64
-	Cancels, ACKs                   uint64
+	Loops, MaxForwards, Strays     uint64
+	Cancels, ACKs                  uint64
 }
 
 // Proxy is the stateful proxy. It is the transaction layer's Handler.

@@ -176,4 +176,3 @@ func buildVersion() string {
 	}
 	return version
 }
-
