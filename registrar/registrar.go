@@ -224,6 +224,9 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 			return r.refuse(req, 400, "Bad Request - malformed Contact", aor)
 		}
 		if a.Wildcard {
+			if wildcard {
+				return r.refuse(req, 400, "Bad Request - Contact * more than once", aor)
+			}
 			wildcard = true
 			continue
 		}

@@ -192,12 +192,14 @@ func TestRegister(t *testing.T) {
 			{callID: cid, cseq: 3, headers: []string{"Contact: *", "Expires: 10"}, status: 400},
 			{callID: cid, cseq: 4, headers: []string{"Contact: *, <sip:bob@192.0.2.4>", "Expires: 0"}, status: 400},
 			{callID: cid, cseq: 5, headers: []string{"Contact: <sip:bob@192.0.2.4>", "Contact: *", "Expires: 0"}, status: 400},
-			{callID: cid, cseq: 6, status: 200, want: []string{"sip:bob@192.0.2.4 3600"}},
+			{callID: cid, cseq: 6, headers: []string{"Contact: *, *", "Expires: 0"}, status: 400},
+			{callID: cid, cseq: 7, status: 200, want: []string{"sip:bob@192.0.2.4 3600"}},
 		}},
 		{name: "star out of order", steps: []step{
 			{callID: cid, cseq: 5, headers: []string{"Contact: <sip:bob@192.0.2.4>"}, status: 200, want: []string{"sip:bob@192.0.2.4 3600"}},
 			{callID: cid, cseq: 5, headers: []string{"Contact: *", "Expires: 0"}, status: 500},
-			{callID: cid, cseq: 6, status: 200, want: []string{"sip:bob@192.0.2.4 3600"}},
+			{callID: cid, cseq: 6, headers: []string{"Contact: *, *", "Expires: 0"}, status: 400},
+			{callID: cid, cseq: 7, status: 200, want: []string{"sip:bob@192.0.2.4 3600"}},
 		}},
 		{name: "q order", steps: []step{
 			{callID: cid, cseq: 1, headers: []string{"Contact: <sip:a@192.0.2.1>;q=0.5, <sip:b@192.0.2.2>;q=0.9, <sip:c@192.0.2.3>, <sip:d@192.0.2.4>;q=0"}, status: 200,
