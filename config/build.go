@@ -61,8 +61,11 @@ func (b *builder) get(key string) *entry {
 	return b.entries[strings.ToLower(key)]
 }
 
-// bad reports a problem with e's value.
+// bad reports a problem with e's value, unless the value was refused already.
 func (b *builder) bad(e *entry, format string, args ...any) {
+	if e.bad {
+		return
+	}
 	b.fail(e.pos.File, e.pos.Line, e.ref.name, format, args...)
 }
 

@@ -61,6 +61,7 @@ func TestErrors(t *testing.T) {
 		{"repro block key", "Transport2RcvBufLen = 1", nil, "t.config:1: Transport2RcvBufLen: repro key Transport<N>RcvBufLen is not supported by sipedge"},
 		{"duplicate", "UDPPort = 5060\n\nudpport = 5070", nil, "t.config:3: UDPPort: duplicate key (first set at t.config:1)"},
 		{"trailing comment", "UDPPort = 5060 # sip", nil, `t.config:1: UDPPort: "#" after a value: comments go on a line of their own`},
+		{"trailing comment after a pattern", "Route1Pattern = ^sip: # x\nRoute1Destination = sip:gw", nil, `t.config:1: Route1Pattern: "#" after a value: comments go on a line of their own`},
 		{"line too long", "DataDirectory = " + strings.Repeat("d", 8192), nil, "t.config:1: line is longer than 8 KiB"},
 		{"file too large", strings.Repeat("#\n", 1<<19+1), nil, "t.config: file is larger than 1 MiB"},
 

@@ -32,6 +32,7 @@ type entry struct {
 	value string
 	pos   Pos
 	seq   int // order of reading, to name the first key of a block
+	bad   bool // the value was refused already: count the key as set, but say nothing more about it
 }
 
 // reader collects entries and errors from the files and the overrides.
@@ -147,16 +148,14 @@ func (r *reader) line(name string, lineNo int, line string, chain []string) {
 		r.include(name, lineNo, value, chain)
 		return
 	}
-	if !r.checkValue(name, lineNo, ref, value) {
-		return
-	}
 	low := strings.ToLower(ref.name)
 	if prev, dup := r.entries[low]; dup {
 		r.fail(name, lineNo, ref.name, "duplicate key (first set at %s:%d)", prev.pos.File, prev.pos.Line)
 		return
 	}
+	ok = r.checkValue(name, lineNo, ref, value)
 	r.seq++
-	r.entries[low] = &entry{ref: ref, value: value, pos: Pos{File: name, Line: lineNo, Key: ref.name}, seq: r.seq}
+	r.entries[low] = &entry{ref: ref, value: value, pos: Pos{File: name, Line: lineNo, Key: ref.name}, seq: r.seq, bad: !ok}
 }
 
 // key checks the shape of key and resolves it, reporting any problem.
@@ -183,11 +182,8 @@ func (r *reader) key(file string, line int, key string) (keyRef, bool) {
 // checkValue refuses a trailing comment: repro treats only whole lines as
 // comments, so "UDPPort = 5060 # sip" would make the comment part of the
 // value. Rather than keep it silently (or guess), sipedge says so. A regular
-// expression may contain " #", so Route<N>Pattern is exempt.
+// expression that needs " #" can write it as "[ ]#".
 func (r *reader) checkValue(file string, line int, ref keyRef, value string) bool {
-	if ref.kind == kindRoute && ref.suffix == "Pattern" {
-		return true
-	}
 	if i := strings.IndexByte(value, '#'); i > 0 && (value[i-1] == ' ' || value[i-1] == '\t') {
 		r.fail(file, line, ref.name, "\"#\" after a value: comments go on a line of their own")
 		return false
@@ -260,9 +256,6 @@ func (r *reader) override(item string, seen map[string]bool) {
 		r.fail(commandLine, 0, "Include", "not allowed on the command line: give the file with -c")
 		return
 	}
-	if !r.checkValue(commandLine, 0, ref, value) {
-		return
-	}
 	low := strings.ToLower(ref.name)
 	if seen[low] {
 		r.fail(commandLine, 0, ref.name, "given twice on the command line")
@@ -275,7 +268,8 @@ func (r *reader) override(item string, seen map[string]bool) {
 	} else {
 		r.seq++
 	}
-	r.entries[low] = &entry{ref: ref, value: value, pos: Pos{File: commandLine, Key: ref.name}, seq: seq}
+	ok = r.checkValue(commandLine, 0, ref, value)
+	r.entries[low] = &entry{ref: ref, value: value, pos: Pos{File: commandLine, Key: ref.name}, seq: seq, bad: !ok}
 }
 
 // sorted returns the errors in reading order: by file in the order the
