@@ -31,7 +31,7 @@ type entry struct {
 	ref   keyRef
 	value string
 	pos   Pos
-	seq   int // order of reading, to name the first key of a block
+	seq   int  // order of reading, to name the first key of a block
 	bad   bool // the value was refused already: count the key as set, but say nothing more about it
 }
 
