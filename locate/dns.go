@@ -199,7 +199,7 @@ func parse(rrs []dns.RR) (*rrset, time.Duration) {
 			}
 		case *dns.SRV:
 			t := canonical(rr.Target)
-			if t != "" && !validName(t) {
+			if t != "" && (!validName(t) || rr.Port == 0) {
 				continue
 			}
 			set.srvs = append(set.srvs, srvRec{priority: rr.Priority, weight: rr.Weight, port: rr.Port, target: t})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -284,6 +285,25 @@ func TestAddressesWithoutSRV(t *testing.T) {
 	}
 	tcpOnly := newResolver(t, []string{d.addr}, func(c *Config) { c.Transports = []transport.Kind{transport.TCP} })
 	check(t, "sip:v6.example.test (TCP only)", mustResolve(t, tcpOnly, "sip:v6.example.test"), []Target{tg(transport.TCP, "[::1]:5060")})
+}
+
+func TestServerOverIPv6(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no ::1: %v", err)
+	} else {
+		ln.Close()
+	}
+	d := newTestDNSOn(t, "::1",
+		`_sip._tcp.example.test. 300 IN SRV 0 0 5070 v6.example.test.`,
+		`_sip._udp.example.test. 300 IN SRV 0 0 0 port0.example.test.`,
+		`v6.example.test. 300 IN AAAA ::1`,
+	)
+	d.set(func(d *testDNS) { d.truncate["v6.example.test."] = true })
+	r := newResolver(t, []string{d.addr}, nil)
+	check(t, "sip:example.test", mustResolve(t, r, "sip:example.test"), []Target{tg(transport.TCP, "[::1]:5070")})
+	if c := d.count("tcp", "v6.example.test", dns.TypeAAAA); c != 1 {
+		t.Errorf("AAAA asked %d times over TCP, want 1", c)
+	}
 }
 
 func TestSRVDecidedlyNotAvailable(t *testing.T) {

@@ -30,9 +30,15 @@ type testDNS struct {
 // newTestDNS starts a server with the zone given as RR text lines.
 func newTestDNS(t testing.TB, zone ...string) *testDNS {
 	t.Helper()
+	return newTestDNSOn(t, "127.0.0.1", zone...)
+}
+
+// newTestDNSOn starts the server on a loopback address, 127.0.0.1 or ::1.
+func newTestDNSOn(t testing.TB, ip string, zone ...string) *testDNS {
+	t.Helper()
 	d := &testDNS{nxdomain: map[string]bool{}, truncate: map[string]bool{}, counts: map[string]int{}}
 	d.add(t, zone...)
-	pc, ln := listenBoth(t)
+	pc, ln := listenBoth(t, ip)
 	d.addr = pc.LocalAddr().String()
 	var started sync.WaitGroup
 	servers := []*dns.Server{
@@ -64,10 +70,10 @@ func newTestDNS(t testing.TB, zone ...string) *testDNS {
 }
 
 // listenBoth binds UDP and TCP on the same free loopback port.
-func listenBoth(t testing.TB) (net.PacketConn, net.Listener) {
+func listenBoth(t testing.TB, ip string) (net.PacketConn, net.Listener) {
 	t.Helper()
 	for range 50 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
