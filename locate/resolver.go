@@ -218,6 +218,9 @@ func (r *Resolver) Resolve(ctx context.Context, u *sip.URI) ([]Target, error) {
 
 	if targetIP.IsValid() {
 		// RFC 3263 §4.1, §4.2: a numeric target is used as it is.
+		if !usableAddr(targetIP) {
+			return nil, fmt.Errorf("locate: %s: no request can be sent to %v", u.Host, targetIP)
+		}
 		if !explicit {
 			if kind, err = r.defaultKind(sips); err != nil {
 				return nil, err

@@ -137,6 +137,9 @@ func TestUnsupported(t *testing.T) {
 		{Scheme: "sip", Host: "exa mple.test"},
 		{Scheme: "sip", Host: "a..b"},
 		{Scheme: "sip", Host: "127.0.0.1", Port: 70000},
+		{Scheme: "sip", Host: "0.0.0.0"},
+		{Scheme: "sip", Host: "[ff02::1]"},
+		{Scheme: "sip", Host: "example.test", Params: ";maddr=224.0.1.75"},
 		{Scheme: "sip", Host: "example.test", Params: ";maddr=bad/host"},
 	} {
 		if got, err := r.Resolve(context.Background(), &u); err == nil {
