@@ -380,12 +380,13 @@ func (p *Proxy) relay(r *Request) Result {
 		r.Respond(404, "", nil)
 		return Stop
 	}
-	if !p.cfg.RelayForeignDomains || p.cfg.Resolver == nil && !isIPHost(u.Host) {
-		r.Respond(403, "Relaying Forbidden", nil)
+	if !u.IsSIP() {
+		// A tel URI goes by static routes only.
+		r.Respond(416, "", nil)
 		return Stop
 	}
-	if !u.IsSIP() {
-		r.Respond(416, "", nil)
+	if !p.cfg.RelayForeignDomains || p.cfg.Resolver == nil && !isIPHost(u.Host) {
+		r.Respond(403, "Relaying Forbidden", nil)
 		return Stop
 	}
 	r.Targets = append(r.Targets, Target{URI: *u})

@@ -226,5 +226,8 @@ func literalDests(u *sip.URI) ([]transaction.Dest, bool) {
 			port = 5061
 		}
 	}
-	return []transaction.Dest{{Kind: kind, Addr: netip.AddrPortFrom(a, uint16(port)), ServerName: a.String()}}, true
+	// No ServerName: crypto/tls then checks the certificate against the IP
+	// address, and a connection the peer opened to us (which has none) is
+	// reused, as RFC 3261 §18.1.1 and RFC 5923 want.
+	return []transaction.Dest{{Kind: kind, Addr: netip.AddrPortFrom(a, uint16(port))}}, true
 }
