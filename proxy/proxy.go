@@ -290,14 +290,6 @@ func (p *Proxy) newResponse(req *sip.Message, code int, reason string) *sip.Mess
 	return resp
 }
 
-// untilForksDone is for tests: the number of INVITE response contexts
-// still open.
-func (p *Proxy) openForks() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.forks)
-}
-
 // randomToken returns n random bytes in lower-case base32 (tags, branches).
 func randomToken(n int) string {
 	b := make([]byte, n)

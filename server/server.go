@@ -146,7 +146,6 @@ func (s *Server) Start() error {
 		tcfg.Logger = s.log.With("component", "transport")
 	}
 	s.tm = transport.NewManager(tcfg, s.receive)
-	var kinds []transport.Kind
 	for i := range cfg.Listeners {
 		l := &cfg.Listeners[i]
 		bound, kind, err := s.listen(l)
@@ -160,7 +159,6 @@ func (s *Server) Start() error {
 			return err
 		}
 		s.bound = append(s.bound, pl)
-		kinds = append(kinds, kind)
 		s.log.Info("listening", "transport", l.Type, "addr", bound.String(), "record-route", pl.RecordRoute.String())
 	}
 	if len(s.bound) == 0 {
