@@ -43,7 +43,8 @@ type Target struct {
 type Config struct {
 	// Servers are the DNS servers ("127.0.0.1:53", "[::1]:53"; a missing
 	// port means 53), asked in order until one answers. Empty: those of
-	// /etc/resolv.conf, and New fails when it cannot read them.
+	// /etc/resolv.conf, and New fails when it cannot read them (its search
+	// list is not applied: SIP domains are fully qualified).
 	Servers []string
 	// Timeout bounds each query to one server (default 2 s); Resolve is
 	// also bounded by its context.
