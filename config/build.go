@@ -313,8 +313,13 @@ func (b *builder) refuseLegacy() {
 func (b *builder) legacy() []Listener {
 	var addrs []netip.Addr
 	if e := b.get("IPAddress"); e != nil && e.value != "" {
-		a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(e.value, "["), "]"))
-		if err != nil {
+		v := e.value
+		bracketed := strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]")
+		if bracketed {
+			v = v[1 : len(v)-1]
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil || bracketed && !a.Is6() {
 			b.bad(e, "%s is not an IP address (leave it empty for all interfaces)", quoteShort(e.value))
 		} else {
 			addrs = []netip.Addr{a}

@@ -143,7 +143,7 @@ func resolveBlock(key, prefix string, kind keyKind, suffixes []string, repro map
 	}
 	n, err := strconv.Atoi(digits)
 	if len(digits) > 2 || err != nil || n < 1 || n > maxBlock || digits[0] == '0' {
-		return keyRef{name: key}, prefix + " number " + strconv.Quote(digits) + " out of range (1 to 99, no leading zero)", true
+		return keyRef{name: key}, prefix + " number " + quoteShort(digits) + " out of range (1 to 99, no leading zero)", true
 	}
 	name := prefix + digits + canonTail
 	if isRepro {

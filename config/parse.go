@@ -173,7 +173,11 @@ func (r *reader) key(file string, line int, key string) (keyRef, bool) {
 	}
 	ref, msg := resolve(key)
 	if msg != "" {
-		r.fail(file, line, ref.name, "%s", msg)
+		name := ref.name
+		if len(name) > maxSuggestLen {
+			name = name[:maxSuggestLen] + "..."
+		}
+		r.fail(file, line, name, "%s", msg)
 		return keyRef{}, false
 	}
 	return ref, true
