@@ -239,7 +239,11 @@ func (b *builder) expires() (lo, hi, def time.Duration) {
 		}
 		b.badAt(p, "RegistrationMinimumExpires (%d) is above RegistrationMaximumExpires (%d)", minS, maxS)
 	} else if defS < minS || defS > maxS {
-		b.badAt(b.posOf("RegistrationDefaultExpires"), "%d is outside RegistrationMinimumExpires..RegistrationMaximumExpires (%d..%d)", defS, minS, maxS)
+		what := strconv.Itoa(defS)
+		if b.get("RegistrationDefaultExpires") == nil {
+			what = "the default, " + what + ","
+		}
+		b.badAt(b.posOf("RegistrationDefaultExpires"), "%s is outside RegistrationMinimumExpires..RegistrationMaximumExpires (%d..%d)", what, minS, maxS)
 	}
 	return time.Duration(minS) * time.Second, time.Duration(maxS) * time.Second, time.Duration(defS) * time.Second
 }

@@ -136,7 +136,7 @@ func TestErrors(t *testing.T) {
 		// registrar
 		{"expires zero", "RegistrationMinimumExpires = 0", nil, `t.config:1: RegistrationMinimumExpires: "0" is not a number of seconds from 1 to 31536000`},
 		{"min above max", "RegistrationMinimumExpires = 7200", nil, "t.config:1: RegistrationMinimumExpires: RegistrationMinimumExpires (7200) is above RegistrationMaximumExpires (3600)"},
-		{"default above max", "RegistrationMaximumExpires = 600", nil, "t.config: RegistrationDefaultExpires: 3600 is outside RegistrationMinimumExpires..RegistrationMaximumExpires (60..600)"},
+		{"default above max", "RegistrationMaximumExpires = 600", nil, "t.config: RegistrationDefaultExpires: the default, 3600, is outside RegistrationMinimumExpires..RegistrationMaximumExpires (60..600)"},
 		{"default below min", "RegistrationDefaultExpires = 30", nil, "t.config:1: RegistrationDefaultExpires: 30 is outside RegistrationMinimumExpires..RegistrationMaximumExpires (60..3600)"},
 
 		// overrides
