@@ -215,24 +215,25 @@ func (p *Proxy) routes(r *Request) Result {
 		}
 	}
 	if r.token.ID != 0 {
+		// Signed by us into a Record-Route: the connection it names is the
+		// target, whatever the Request-URI says (RFC 5626 §5.3).
 		r.Targets = append(r.Targets, Target{URI: m.RequestURI, Flow: r.token, Gone: 430})
 		return Continue
 	}
-	if r.routed {
-		// The rest of the route set (or the Request-URI) says where to go:
-		// a dialog we record-routed, which is not relaying.
-		if hasRoute(m) || !p.isOurs(&m.RequestURI) {
-			r.Targets = append(r.Targets, Target{URI: m.RequestURI})
-			return Continue
-		}
-	}
+	inDialog := m.ToTag() != ""
 	if hasRoute(m) {
-		// A route set that does not start with us was preloaded by the
-		// client: out of a dialog it is relaying.
-		if m.ToTag() == "" && !p.cfg.RelayForeignDomains {
+		// The rest of the route set says where to go. Out of a dialog, a
+		// route set the client preloaded (with or without us first) must
+		// not make us an open relay.
+		if !inDialog && !p.cfg.RelayForeignDomains {
 			r.Respond(403, "Relaying Forbidden", nil)
 			return Stop
 		}
+		r.Targets = append(r.Targets, Target{URI: m.RequestURI})
+		return Continue
+	}
+	if r.routed && inDialog && !(m.RequestURI.User == "" && p.isOurs(&m.RequestURI)) {
+		// A request in a dialog we record-routed goes to the remote target.
 		r.Targets = append(r.Targets, Target{URI: m.RequestURI})
 	}
 	return Continue
