@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sipedge/sipedge/sip"
@@ -228,7 +229,8 @@ func (ua *UA) Close() error {
 			c.end()
 		}
 	})
-	if err != nil && !errors.Is(err, net.ErrClosed) {
+	// A connection the server already dropped is no failure of Close.
+	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("client: close: %w", err)
 	}
 	return nil
