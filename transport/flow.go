@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"strconv"
 	"time"
@@ -62,3 +63,22 @@ var ErrFlowGone = errors.New("transport: flow gone")
 
 // ErrClosed is returned once the Manager is closed.
 var ErrClosed = errors.New("transport: closed")
+
+// family returns network with "4" or "6" for the family of addr's IP, so
+// that "[::]:5060" binds IPv6 only and can sit beside "0.0.0.0:5060" (Go's
+// plain "tcp" and "udp" would make the IPv6 socket dual-stack, and the two
+// would clash). A name or an empty host keeps network as it is.
+func family(network, addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return network
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return network
+	}
+	if ip.Is4() || ip.Is4In6() {
+		return network + "4"
+	}
+	return network + "6"
+}

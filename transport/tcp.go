@@ -45,7 +45,7 @@ func (m *Manager) ListenTCP(addr string) (netip.AddrPort, error) {
 // listenStream opens a TCP listener whose connections are of kind (TLS
 // with tlsCfg) and starts its accept loop.
 func (m *Manager) listenStream(addr string, kind Kind, tlsCfg *tls.Config) (netip.AddrPort, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen(family("tcp", addr), addr)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
 	}

@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -278,5 +279,30 @@ func TestTCPSlowReader(t *testing.T) {
 	}
 	if err := m.Send(in.Flow.ID, resp); err != ErrFlowGone {
 		t.Fatalf("after the stalled write: %v", err)
+	}
+}
+
+// TestWildcardBothFamilies binds 0.0.0.0 and [::] on the same port, as an
+// empty IPAddress asks: the IPv6 socket must be IPv6-only, or the second
+// bind fails.
+func TestWildcardBothFamilies(t *testing.T) {
+	m := NewManager(Config{}, func(*Inbound) {})
+	defer m.Close()
+	a, err := m.ListenTCP("0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ListenTCP(fmt.Sprintf("[::]:%d", a.Port())); err != nil {
+		t.Fatalf("TCP [::] beside 0.0.0.0: %v", err)
+	}
+	u, err := m.ListenUDP("0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ListenUDP(fmt.Sprintf("[::]:%d", u.Port())); err != nil {
+		t.Fatalf("UDP [::] beside 0.0.0.0: %v", err)
+	}
+	if got := family("tcp", "example.com:5060"); got != "tcp" {
+		t.Fatalf("family of a name: %q", got)
 	}
 }

@@ -55,7 +55,7 @@ func (m *Manager) ListenUDP(addr string) (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen udp %s: %w", addr, err)
 	}
-	conn, err := net.ListenUDP("udp", ua)
+	conn, err := net.ListenUDP(family("udp", addr), ua)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen udp %s: %w", addr, err)
 	}

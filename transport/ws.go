@@ -212,7 +212,7 @@ func (m *Manager) ListenWSS(addr string, cfg *tls.Config) (netip.AddrPort, error
 }
 
 func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.AddrPort, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen(family("tcp", addr), addr)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
 	}
