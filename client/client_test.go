@@ -59,23 +59,28 @@ func next(t *testing.T, ua *UA) *ServerRequest {
 
 // pairUAs returns alice and bob connected through a relay over transport.
 func pairUAs(t *testing.T, transport string) (alice, bob *UA) {
+	return pairUAsOn(t, transport, "127.0.0.1")
+}
+
+// pairUAsOn is pairUAs with the relay on host (udp and tcp).
+func pairUAsOn(t *testing.T, transport, host string) (alice, bob *UA) {
 	t.Helper()
 	cfg := func(user, server string, tc *tls.Config) Config {
 		return Config{Transport: transport, Server: server, TLS: tc, User: user, Domain: "example.com", Timeout: 5 * time.Second}
 	}
 	switch transport {
 	case "udp":
-		r := newUDPRelay(t)
+		r := newUDPRelay(t, net.ParseIP(host))
 		alice = dialUA(t, cfg("alice", r.addr(), nil))
 		bob = dialUA(t, cfg("bob", r.addr(), nil))
 		r.pair(alice.LocalAddr(), bob.LocalAddr())
 	case "tcp":
-		r := newStreamRelay(t, nil)
+		r := newStreamRelay(t, host, nil)
 		alice = dialUA(t, cfg("alice", r.addr(), nil))
 		bob = dialUA(t, cfg("bob", r.addr(), nil))
 	case "tls":
 		srv, cli := testCert(t)
-		r := newStreamRelay(t, srv)
+		r := newStreamRelay(t, host, srv)
 		alice = dialUA(t, cfg("alice", r.addr(), cli))
 		bob = dialUA(t, cfg("bob", r.addr(), cli))
 	case "ws":
@@ -280,6 +285,33 @@ func TestCancelWhileRinging(t *testing.T) {
 			}
 			if _, err := o.Cancel(ctx); err == nil {
 				t.Error("second CANCEL after the final response succeeded")
+			}
+		})
+	}
+}
+
+func TestIPv6Loopback(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no ::1: %v", err)
+	} else {
+		ln.Close()
+	}
+	for _, tr := range []string{"udp", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			alice, bob := pairUAsOn(t, tr, "::1")
+			ctx := testCtx(t)
+			if !strings.Contains(alice.Contact(), "@[::1]:") {
+				t.Errorf("Contact %s", alice.Contact())
+			}
+			go func() {
+				r := next(t, bob)
+				if v := r.Msg.TopVia(); v.Host != "[::1]" || v.Port == 0 {
+					t.Errorf("Via %s", v.String())
+				}
+				_ = r.Respond(200, "", "", "")
+			}()
+			if resp, err := alice.Request(ctx, "MESSAGE", bob.AOR(), "text/plain", "over ::1"); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("MESSAGE: %v %v", resp, err)
 			}
 		})
 	}

@@ -30,9 +30,9 @@ type udpRelay struct {
 	wg   sync.WaitGroup
 }
 
-func newUDPRelay(t *testing.T) *udpRelay {
+func newUDPRelay(t *testing.T, ip net.IP) *udpRelay {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +89,9 @@ type streamRelay struct {
 	wg    sync.WaitGroup
 }
 
-func newStreamRelay(t *testing.T, tc *tls.Config) *streamRelay {
+func newStreamRelay(t *testing.T, host string, tc *tls.Config) *streamRelay {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

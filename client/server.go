@@ -283,7 +283,7 @@ func (r *ServerRequest) retransmit(wire []byte, stop <-chan struct{}) {
 }
 
 // Answer sends 200 OK with sdp to an INVITE and returns the Call once the
-// ACK came; over UDP the 200 is retransmitted until then (§13.3.1.4).
+// ACK came; the 200 is retransmitted until then (§13.3.1.4).
 // Without an ACK within 64*T1 (or before ctx ends) the call is hung up
 // with a BYE and Answer fails.
 func (r *ServerRequest) Answer(ctx context.Context, sdp string) (*Call, error) {
@@ -314,11 +314,11 @@ func (r *ServerRequest) Answer(ctx context.Context, sdp string) (*Call, error) {
 	ua.mu.Lock()
 	wire := r.last
 	ua.mu.Unlock()
+	// The UAS core resends its 2xx end to end whatever the transport of
+	// the first hop: a later hop may be UDP (§13.3.1.4).
 	stop := make(chan struct{})
 	defer close(stop)
-	if !ua.reliable {
-		ua.goFunc(func() { r.retransmit(wire, stop) })
-	}
+	ua.goFunc(func() { r.retransmit(wire, stop) })
 	giveUp := time.NewTimer(timerLinger)
 	defer giveUp.Stop()
 	var why error
