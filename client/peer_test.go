@@ -498,3 +498,31 @@ func TestContextEndsRequest(t *testing.T) {
 		t.Fatal("Request succeeded after its context ended")
 	}
 }
+
+func TestAbandonedInviteIsCancelled(t *testing.T) {
+	s := newFakeServer(t)
+	ua := s.dial("alice", "")
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := ua.Invite(ctx, "sip:bob@example.com", testSDP, nil)
+		done <- err
+	}()
+	inv := s.recvWhere(func(m *sip.Message) bool { return m.Method == "INVITE" })
+	s.respond(inv, 180)
+	// Whether or not the 180 is in yet, the CANCEL waits for it (§9.1).
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("Invite succeeded after its context ended")
+	}
+	c := s.recvWhere(func(m *sip.Message) bool { return m.Method == "CANCEL" })
+	if branchOf(c) != branchOf(inv) || c.CSeq().Seq != inv.CSeq().Seq || c.RequestURI.String() != inv.RequestURI.String() {
+		t.Errorf("CANCEL:\n%s", c)
+	}
+	s.respond(c, 200)
+	s.respond(inv, 487)
+	ack := s.recvWhere(func(m *sip.Message) bool { return m.Method == "ACK" })
+	if branchOf(ack) != branchOf(inv) {
+		t.Errorf("ACK of the 487:\n%s", ack)
+	}
+}
