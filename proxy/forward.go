@@ -503,6 +503,14 @@ func (f *fork) best(finals []*sip.Message) *sip.Message {
 	if pick.StatusCode == 503 {
 		pick = p.newResponse(f.r.Msg, 500, "")
 	}
+	f.mu.Lock()
+	cancelled := f.cancelled
+	f.mu.Unlock()
+	if cancelled && pick.StatusCode == 408 && f.invite {
+		// A branch that never answered the CANCEL timed out: the caller
+		// asked to stop, and 487 says so (§16.10).
+		pick = p.newResponse(f.r.Msg, 487, "")
+	}
 	return pick
 }
 
