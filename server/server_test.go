@@ -39,6 +39,13 @@ var testTimers = transaction.Timers{T1: 50 * time.Millisecond, T2: 400 * time.Mi
 // port in it is replaced by 0, so the system picks free ones.
 func startServer(t *testing.T, text string, overrides ...string) *Server {
 	t.Helper()
+	return startServerWith(t, Options{}, text, overrides...)
+}
+
+// startServerWith is startServer with options (Logger and Timers are set
+// here).
+func startServerWith(t *testing.T, opts Options, text string, overrides ...string) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	text = strings.ReplaceAll(text, "$DIR", dir)
 	cfg, err := config.Parse(filepath.Join(dir, "test.config"), []byte(text+"\nDataDirectory = "+filepath.Join(dir, "data")+"\n"), overrides)
@@ -52,7 +59,8 @@ func startServer(t *testing.T, text string, overrides ...string) *Server {
 	if os.Getenv("SIPEDGE_TEST_LOG") == "" {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s, err := New(cfg, Options{Logger: log, Timers: testTimers})
+	opts.Logger, opts.Timers = log, testTimers
+	s, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
