@@ -5,8 +5,8 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/sipedge/sipedge/sip"
