@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/hex"
 	"hash/fnv"
 	"slices"
 	"strconv"
@@ -406,20 +405,29 @@ func loopHash(m *sip.Message) string {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	write(m.RequestURI.String())
+	u := &m.RequestURI
+	write(u.Scheme)
+	write(u.User)
+	write(u.Host)
+	write(strconv.Itoa(u.Port))
+	write(string(u.Params))
+	write(u.Headers)
+	write(u.Opaque)
 	write(m.ToTag())
 	write(m.FromTag())
 	write(m.CallID())
 	write(strconv.FormatUint(uint64(m.CSeq().Seq), 10))
-	for _, name := range []string{"Route", "Proxy-Require", "Proxy-Authorization"} {
-		for _, f := range m.Fields() {
-			if f.Is(name) {
-				write(f.Value)
+	for _, hd := range [...]sip.Header{sip.HeaderRoute, sip.HeaderProxyRequire, sip.HeaderProxyAuthorization} {
+		for v, err := range m.Values(hd) {
+			if err != nil {
+				break
 			}
+			write(v)
 		}
 	}
-	var sum [8]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:5])
+	// 40 bits: a loop is the same request coming back, not a collision
+	// among many.
+	return strconv.FormatUint(h.Sum64()>>24, 36)
 }
 
 // hasRoute reports whether m has a Route header.

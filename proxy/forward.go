@@ -215,7 +215,7 @@ func (f *fork) build(t *Target, d *transaction.Dest) *sip.Message {
 		d.Local = out.Addr
 	}
 	m := r.Msg.Clone()
-	if t.URI.String() != m.RequestURI.String() {
+	if !sameURI(&t.URI, &m.RequestURI) {
 		m.SetRequestURI(t.URI)
 	}
 	m.DecrementMaxForwards()
@@ -570,7 +570,7 @@ func (p *Proxy) forwardACK(r *Request) {
 				d.Local = out.Addr
 			}
 			m := r.Msg
-			if t.URI.String() != m.RequestURI.String() {
+			if !sameURI(&t.URI, &m.RequestURI) {
 				m.SetRequestURI(t.URI)
 			}
 			m.DecrementMaxForwards()
@@ -598,4 +598,10 @@ func (p *Proxy) forwardACK(r *Request) {
 		return
 	}
 	send()
+}
+
+// sameURI reports whether a and b are written the same, part by part.
+func sameURI(a, b *sip.URI) bool {
+	return a.Scheme == b.Scheme && a.User == b.User && a.Password == b.Password && a.Host == b.Host &&
+		a.Port == b.Port && a.Params == b.Params && a.Headers == b.Headers && a.Opaque == b.Opaque
 }
