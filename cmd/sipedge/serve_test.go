@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sipedge/sipedge/client"
+)
+
+// The quick-start configurations (the shared examples, kept in
+// config/testdata) run as written with `sipedge serve -c`, with only the
+// addresses moved to free loopback ports and, for WSS, a certificate made
+// here: the binary starts, a client registers over WS or WSS, and SIGTERM
+// ends it with exit 0 within the grace period.
+
+const examples = "../../config/testdata"
+
+// buildSipedge builds the command into a temporary directory.
+func buildSipedge(t *testing.T) string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "sipedge")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, gobin, "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freePort returns a loopback port that was free a moment ago for both
+// UDP and TCP.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// process is a running sipedge and its log.
+type process struct {
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	log     strings.Builder
+	running chan struct{} // closed at the "sipedge running" line
+	done    chan struct{} // closed when the process has exited
+	err     error
+}
+
+func (p *process) logText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// startSipedge runs bin with args and waits for its "sipedge running" line
+// (logged once every listener is open).
+func startSipedge(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{running: make(chan struct{}), done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Dir = t.TempDir()
+	p.cmd.Stdout = io.Discard
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if strings.Contains(line, `msg="sipedge running"`) {
+				once.Do(func() { close(p.running) })
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("sipedge %s\nlog:\n%s", strings.Join(args, " "), p.logText())
+		}
+	})
+	select {
+	case <-p.running:
+	case <-p.done:
+		t.Fatalf("sipedge exited at start: %v", p.err)
+	case <-time.After(20 * time.Second):
+		t.Fatal(`no "sipedge running" line after 20s`)
+	}
+	return p
+}
+
+// stop sends SIGTERM and wants exit 0 within the grace period (5 s by
+// default, plus a margin for the process to go).
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("sipedge still running 10s after SIGTERM")
+	}
+	if p.err != nil {
+		t.Fatalf("exit after SIGTERM: %v", p.err)
+	}
+	if !strings.Contains(p.logText(), "msg=stopped") {
+		t.Fatal(`no "stopped" line after SIGTERM`)
+	}
+}
+
+// listening returns the address of the "listening" line for transport typ.
+func (p *process) listening(t *testing.T, typ string) string {
+	t.Helper()
+	for line := range strings.SplitSeq(p.logText(), "\n") {
+		if !strings.Contains(line, "msg=listening") || !strings.Contains(line, " transport="+typ+" ") {
+			continue
+		}
+		for f := range strings.FieldsSeq(line) {
+			if a, ok := strings.CutPrefix(f, "addr="); ok {
+				return a
+			}
+		}
+	}
+	t.Fatalf("no listening line for %s", typ)
+	return ""
+}
+
+// register registers user@domain over transport ("ws" or "wss") at url.
+func register(t *testing.T, transport, url, domain string, tc *tls.Config) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ua, err := client.Dial(ctx, client.Config{Transport: transport, Server: url, TLS: tc, User: "alice", Domain: domain, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	defer ua.Close()
+	resp, err := ua.Register(ctx, 600)
+	if err != nil {
+		t.Fatalf("REGISTER over %s: %v", transport, err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("REGISTER over %s: %d %s", transport, resp.StatusCode, resp.Reason)
+	}
+}
+
+// TestServeQuickStart runs each quick-start config as written, where a
+// user of one of sipedge's own addresses (alice@127.0.0.1) registers, since
+// the files set no Domains; and with --Domains=example.org, the SIP domain
+// of their RecordRouteUri, where alice@example.org registers.
+func TestServeQuickStart(t *testing.T) {
+	bin := buildSipedge(t)
+	for _, domains := range []string{"", "example.org"} {
+		name := "as-written"
+		if domains != "" {
+			name = "Domains=" + domains
+		}
+		t.Run("ws/"+name, func(t *testing.T) {
+			udp, tcp, ws := freePort(t), freePort(t), freePort(t)
+			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-ws.config")),
+				"--IPAddress=127.0.0.1", fmt.Sprintf("--UDPPort=%d", udp), fmt.Sprintf("--TCPPort=%d", tcp),
+				fmt.Sprintf("--WSPort=%d", ws), "--DataDirectory=" + filepath.Join(t.TempDir(), "data")}
+			if domains != "" {
+				args = append(args, "--Domains="+domains)
+			}
+			p := startSipedge(t, bin, args...)
+			if a := p.listening(t, "WS"); a != fmt.Sprintf("127.0.0.1:%d", ws) {
+				t.Fatalf("WS listening on %s", a)
+			}
+			register(t, "ws", fmt.Sprintf("ws://127.0.0.1:%d/", ws), cmp.Or(domains, "127.0.0.1"), nil)
+			p.stop(t)
+		})
+		t.Run("wss/"+name, func(t *testing.T) {
+			dir := t.TempDir()
+			cert, key, pool := makeCert(t, dir, "sip-ws-server.example.org")
+			wss := freePort(t)
+			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-wss.config")),
+				fmt.Sprintf("--Transport1Interface=127.0.0.1:%d", wss),
+				"--Transport1TlsCertificate=" + cert, "--Transport1TlsPrivateKey=" + key,
+				"--DataDirectory=" + filepath.Join(dir, "data")}
+			if domains != "" {
+				args = append(args, "--Domains="+domains)
+			}
+			p := startSipedge(t, bin, args...)
+			if a := p.listening(t, "WSS"); a != fmt.Sprintf("127.0.0.1:%d", wss) {
+				t.Fatalf("WSS listening on %s", a)
+			}
+			tc := &tls.Config{RootCAs: pool, ServerName: "sip-ws-server.example.org"}
+			register(t, "wss", fmt.Sprintf("wss://127.0.0.1:%d/", wss), cmp.Or(domains, "127.0.0.1"), tc)
+			p.stop(t)
+		})
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// makeCert writes a self-signed certificate for name.
+func makeCert(t *testing.T, dir, name string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		DNSNames:              []string{name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
