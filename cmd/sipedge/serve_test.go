@@ -298,4 +298,3 @@ func makeCert(t *testing.T, dir, name string) (certFile, keyFile string, pool *x
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
-
