@@ -389,3 +389,26 @@ func TestManagerTransportWithoutFlow(t *testing.T) {
 		t.Fatalf("Send to unknown flow: %v", err)
 	}
 }
+
+// TestDrainIgnoresAbsorbing checks that a transaction that has its final
+// response and only absorbs retransmissions (here a UDP server transaction
+// in Completed, timer J an hour away) does not hold a shutdown up.
+func TestDrainIgnoresAbsorbing(t *testing.T) {
+	l, _, r := newTest(t, Config{Timers: Timers{T1: time.Hour}})
+	l.Receive(inbound(t, udpFlow, request("OPTIONS", "z9hG4bKa1", "", 1, "OPTIONS")))
+	o := r.request(t)
+	if l.Pending() != 1 {
+		t.Fatalf("Pending %d before the response, want 1", l.Pending())
+	}
+	if err := respond(t, o.tx, 200, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != 1 || l.Pending() != 0 {
+		t.Fatalf("Len %d, Pending %d after the response: want 1, 0", l.Len(), l.Pending())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

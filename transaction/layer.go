@@ -154,7 +154,6 @@ type Layer struct {
 	closed bool
 	server map[serverKey]*ServerTx
 	client map[clientKey]*ClientTx
-	idle   chan struct{} // closed when the tables empty, for Drain
 }
 
 // New returns a Layer. A nil Transport fails every send; a nil Handler
@@ -431,24 +430,56 @@ func (l *Layer) Len() int {
 	return len(l.server) + len(l.client)
 }
 
-// Drain waits until no transaction is live or ctx ends; at SIGTERM, after
-// the listeners stop taking new requests, it lets calls being set up finish.
-func (l *Layer) Drain(ctx context.Context) error {
+// Pending returns the number of transactions still waiting for a final
+// response: server transactions in Trying or Proceeding, client ones in
+// Calling, Trying or Proceeding. The others only absorb retransmissions
+// until their timers end.
+func (l *Layer) Pending() int {
 	l.mu.Lock()
-	if len(l.server)+len(l.client) == 0 {
-		l.mu.Unlock()
-		return nil
+	servers := make([]*ServerTx, 0, len(l.server))
+	for _, tx := range l.server {
+		servers = append(servers, tx)
 	}
-	if l.idle == nil {
-		l.idle = make(chan struct{})
+	clients := make([]*ClientTx, 0, len(l.client))
+	for _, tx := range l.client {
+		clients = append(clients, tx)
 	}
-	idle := l.idle
 	l.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("transaction: draining %d transactions: %w", l.Len(), ctx.Err())
+	n := 0
+	for _, tx := range servers {
+		tx.mu.Lock()
+		if tx.state == stTrying || tx.state == stProceeding {
+			n++
+		}
+		tx.mu.Unlock()
+	}
+	for _, tx := range clients {
+		tx.mu.Lock()
+		if tx.state == stCalling || tx.state == stTrying || tx.state == stProceeding {
+			n++
+		}
+		tx.mu.Unlock()
+	}
+	return n
+}
+
+// Drain waits until no transaction is Pending (or ctx ends), for a
+// shutdown that lets calls being set up get their answer. Transactions that
+// only absorb retransmissions (Completed, Accepted, Confirmed) do not hold
+// it up: Close ends them.
+func (l *Layer) Drain(ctx context.Context) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := l.Pending()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("transaction: draining %d transactions: %w", n, ctx.Err())
+		}
 	}
 }
 
@@ -525,7 +556,6 @@ func (l *Layer) removeServer(tx *ServerTx) {
 	if l.server[tx.key] == tx {
 		delete(l.server, tx.key)
 	}
-	l.checkIdle()
 	l.mu.Unlock()
 }
 
@@ -534,17 +564,7 @@ func (l *Layer) removeClient(tx *ClientTx) {
 	if l.client[tx.key] == tx {
 		delete(l.client, tx.key)
 	}
-	l.checkIdle()
 	l.mu.Unlock()
-}
-
-// checkIdle closes the Drain channel when no transaction is left; l.mu
-// is held.
-func (l *Layer) checkIdle() {
-	if l.idle != nil && len(l.server)+len(l.client) == 0 {
-		close(l.idle)
-		l.idle = nil
-	}
 }
 
 func (l *Layer) transportError(what string, err error, flow transport.FlowID) {
