@@ -430,12 +430,9 @@ func (l *Layer) Len() int {
 	return len(l.server) + len(l.client)
 }
 
-// Pending returns the number of transactions still waiting for a final
-// response: server transactions in Trying or Proceeding, client ones in
-// Calling, Trying or Proceeding. The others only absorb retransmissions
-// until their timers end.
-func (l *Layer) Pending() int {
-	l.mu.Lock()
+// snapshot returns the live transactions, to be visited without l.mu
+// (each has a lock of its own); l.mu is held.
+func (l *Layer) snapshot() ([]*ServerTx, []*ClientTx) {
 	servers := make([]*ServerTx, 0, len(l.server))
 	for _, tx := range l.server {
 		servers = append(servers, tx)
@@ -444,6 +441,16 @@ func (l *Layer) Pending() int {
 	for _, tx := range l.client {
 		clients = append(clients, tx)
 	}
+	return servers, clients
+}
+
+// Pending returns the number of transactions still waiting for a final
+// response: server transactions in Trying or Proceeding, client ones in
+// Calling, Trying or Proceeding. The others only absorb retransmissions
+// until their timers end.
+func (l *Layer) Pending() int {
+	l.mu.Lock()
+	servers, clients := l.snapshot()
 	l.mu.Unlock()
 	n := 0
 	for _, tx := range servers {
@@ -494,14 +501,7 @@ func (l *Layer) Close() {
 		return
 	}
 	l.closed = true
-	servers := make([]*ServerTx, 0, len(l.server))
-	for _, tx := range l.server {
-		servers = append(servers, tx)
-	}
-	clients := make([]*ClientTx, 0, len(l.client))
-	for _, tx := range l.client {
-		clients = append(clients, tx)
-	}
+	servers, clients := l.snapshot()
 	l.mu.Unlock()
 	for _, tx := range servers {
 		tx.mu.Lock()
