@@ -187,7 +187,6 @@ func (s *Server) Start() error {
 		Listeners:           s.bound,
 		Domains:             cfg.Domains,
 		Registrar:           s.reg,
-		Transport:           nil,
 		ForceRecordRouting:  cfg.ForceRecordRouting,
 		EnableFlowTokens:    cfg.EnableFlowTokens,
 		HideTopology:        cfg.HideTopology,
@@ -197,7 +196,7 @@ func (s *Server) Start() error {
 		Logger:              s.log.With("component", "proxy"),
 	}
 	if resolver != nil {
-		pcfg.Resolver = resolver
+		pcfg.Resolver = resolver // not a typed nil in the interface
 	}
 	tt := transaction.ManagerTransport(s.tm)
 	pcfg.Transport = tt
