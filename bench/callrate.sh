@@ -14,7 +14,16 @@
 # statistics file (-trace_stat) and the CPU time sipedge and the two sipps
 # used (/proc/PID/stat). Stepping stops at the first rate that fails (more
 # than 0.1% failed calls, calls left unfinished, or a UAC that could not
-# offer 95% of the rate). Not part of `make test`.
+# offer 95% of the rate); then REFINE (default 2) steps halve the interval
+# between the last rate sustained and that one, in multiples of 50. Between
+# steps it waits PAUSE (35) seconds, for the transactions of the step to
+# end (over UDP they linger 64*T1 = 32 s: timers J, L and M). Not part of
+# `make test`.
+#
+# sipedge bounds its transaction table (100000 by default), and a call over
+# UDP keeps about three transactions for 32 s after it ends: a step shorter
+# than that never reaches the steady state of that bound. Use DURATION=60 to
+# measure the steady state near the limit.
 #
 # sipp, sipedge and the UAS sipp share the machine's cores: on a small
 # machine the sipps' own CPU use caps what can be offered; the CPU columns
@@ -26,6 +35,8 @@ root=$(cd "$here/.." && pwd)
 RATES=${RATES:-"100 200 400 800 1600 3200 6400"}
 DURATION=${DURATION:-20}
 MAX_FAIL_PCT=${MAX_FAIL_PCT:-0.1}
+PAUSE=${PAUSE:-35}
+REFINE=${REFINE:-2}
 
 for tool in sipp go python3; do
   command -v "$tool" >/dev/null || { echo "callrate: $tool is needed" >&2; exit 1; }
@@ -106,8 +117,9 @@ column() {
 
 printf '| offered calls/s | calls | successful | failed | failed %% | created calls/s | UAC retrans | mean call ms | sipedge CPU | UAC sipp CPU | UAS sipp CPU |\n'
 printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
-best=0
-for rate in $RATES; do
+# step RATE runs one step and sets verdict (ok or fail).
+step() {
+  local rate=$1
   calls=$((rate * DURATION))
   stat="$tmp/stat-$rate.csv"
   s0=$(cpu_ticks "$sipedge"); a0=$(cpu_ticks "$uas")
@@ -160,12 +172,33 @@ EOF
     "$achieved" "${retrans:-?}" "$rt" "$scpu" "$ucpu" "$acpu"
   if [ "$verdict" != ok ]; then
     echo "rate $rate not sustained (sipp exit $code; failed ${failed:-?} of ${created:-?} created; created $achieved/s)" >&2
-    [ -s "$tmp/uac-errors-$rate.log" ] && head -c 2000 "$tmp/uac-errors-$rate.log" >&2 && echo >&2
+    if [ -s "$tmp/uac-errors-$rate.log" ]; then head -c 1500 "$tmp/uac-errors-$rate.log" >&2; echo >&2; fi
+  fi
+  # Let the transactions of this step end (timers J, L, M: 64*T1 = 32 s)
+  # so that each step starts from an empty transaction table.
+  sleep "$PAUSE"
+}
+
+best=0 worst=0
+for rate in $RATES; do
+  step "$rate"
+  if [ "$verdict" != ok ]; then
+    worst=$rate
     break
   fi
   best=$rate
-  sleep 2
 done
+# Between the last rate sustained and the first one not: REFINE halvings.
+if [ "$worst" -gt 0 ]; then
+  lo=$best hi=$worst
+  for _ in $(seq "$REFINE"); do
+    mid=$(( (lo + hi) / 2 / 50 * 50 ))
+    if [ "$mid" -le "$lo" ] || [ "$mid" -ge "$hi" ]; then break; fi
+    step "$mid"
+    if [ "$verdict" = ok ]; then lo=$mid; else hi=$mid; fi
+  done
+  best=$lo
+fi
 echo
 echo "highest sustained rate: $best calls/s (failed < ${MAX_FAIL_PCT}%, ${DURATION} s per step; $(nproc) CPUs, shared by sipedge and both sipps)"
 if kill -0 "$sipedge" 2>/dev/null; then :; else echo "sipedge died:" >&2; tail -20 "$tmp/sipedge.log" >&2; fi
