@@ -2,7 +2,6 @@ package testpki
 
 import (
 	"crypto/tls"
-	"net"
 	"testing"
 )
 
@@ -29,5 +28,4 @@ func TestHandshake(t *testing.T) {
 	if _, err := tls.LoadX509KeyPair(cf, kf); err != nil {
 		t.Fatal(err)
 	}
-	_ = net.IPv4len
 }
