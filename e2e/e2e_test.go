@@ -1,0 +1,130 @@
+// Package e2e holds the browser end-to-end tests of sipedge: JsSIP and
+// SIP.js phones in headless Chromium (driven by playwright-core, see
+// run.mjs) calling each other and a sipp UAS through a real sipedge
+// process, all inside a private network namespace with loopback only
+// (netns.sh). This Go test builds sipedge and the page bundle and runs
+// the scenarios; the JavaScript side lives in package.json (pinned by
+// package-lock.json), src/ and run.mjs.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// runTimeout bounds the whole browser run (run.mjs has its own, shorter,
+// bound of 180 s; this one catches a hang in starting it).
+const runTimeout = 4 * time.Minute
+
+// need returns the path of a tool the test cannot run without. A missing
+// one skips the test, except in CI (CI set), where `make test` installs
+// them and a missing one is an error.
+func need(t *testing.T, name, why string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed (%s; make deps installs it)", name, why)
+		}
+		t.Skipf("%s is not installed (%s; make deps installs it)", name, why)
+	}
+	return p
+}
+
+func TestBrowsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser end-to-end tests are not short")
+	}
+	goBin := need(t, "go", "builds sipedge")
+	need(t, "node", "runs playwright-core and esbuild")
+	npm := need(t, "npm", "installs e2e/node_modules from package-lock.json")
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		need(t, chromium, "Debian package chromium")
+	}
+	need(t, "unshare", "netns.sh: private network namespace")
+	need(t, "ip", "netns.sh brings lo up; Debian package iproute2")
+	need(t, "openssl", "makes the WSS test certificate")
+	need(t, "sipp", "the UAS of the sipp-udp scenario; Debian package sip-tester")
+
+	here, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+
+	// A namespace must be possible here (unprivileged user namespaces may
+	// be off, or a container may forbid unshare).
+	if out, err := exec.CommandContext(ctx, filepath.Join(here, "netns.sh"), "true").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("netns.sh cannot make a network namespace: %v\n%s", err, out)
+		}
+		t.Skipf("netns.sh cannot make a network namespace here: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+
+	if _, err := os.Stat(filepath.Join(here, "node_modules", "playwright-core")); err != nil {
+		t.Log("e2e/node_modules is missing: npm ci")
+		run(ctx, t, here, npm, "ci", "--no-audit", "--no-fund")
+	}
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sipedge")
+	run(ctx, t, filepath.Dir(here), goBin, "build", "-o", bin, "./cmd/sipedge")
+	bundle := filepath.Join(dir, "bundle")
+	run(ctx, t, here, "node", "build.mjs", bundle)
+
+	start := time.Now()
+	run(ctx, t, here, filepath.Join(here, "netns.sh"), "node", "run.mjs",
+		"--sipedge", bin, "--bundle", bundle, "--chromium", chromium)
+	t.Logf("browser run took %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+// run runs a command in dir, logging its output line by line as it comes,
+// and fails the test when it exits non-zero. The command gets a process
+// group of its own, which is killed when ctx ends.
+func run(ctx context.Context, t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			t.Log(sc.Text())
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	err := cmd.Run()
+	pw.Close()
+	wg.Wait()
+	if err != nil {
+		what := filepath.Base(name) + " " + strings.Join(args, " ")
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("%s: killed after %v", what, runTimeout)
+		}
+		t.Fatalf("%s: %v", what, err)
+	}
+}

@@ -1,0 +1,158 @@
+// The page side of the browser end-to-end tests: one "phone" per page,
+// built on JsSIP or SIP.js, driven by run.mjs through window.e2e.
+//
+// Every action returns quickly (a promise that settles when the library
+// accepted it); what happens next is recorded in window.e2e.state, which the
+// runner polls with timeouts. Nothing here waits without a bound.
+import { newJsSIP } from './jssip.js';
+import { newSIPjs } from './sipjs.js';
+
+const state = {
+  lib: '',
+  registered: false,
+  registerError: '',
+  transport: 'down', // 'up' or 'down': the WebSocket of the user agent
+  transportUps: 0, // how many times the WebSocket came up
+  call: 'idle', // idle | calling | incoming | confirmed | ended | failed
+  callEnd: '', // cause / who ended it
+  calls: 0, // calls that reached 'confirmed'
+  incoming: 0, // calls offered to this phone
+  messages: [], // bodies of MESSAGEs received
+  messageSent: '', // '' | 'ok' | 'failed: cause'
+  events: [], // a log of everything above, with times, for failure reports
+};
+
+function log(what) {
+  state.events.push(`${(performance.now() / 1000).toFixed(3)} ${what}`);
+  console.log(`[e2e] ${what}`);
+}
+
+// Callbacks the adapters call; they only update state.
+const hooks = {
+  transportUp() {
+    state.transport = 'up';
+    state.transportUps++;
+    log('transport up');
+  },
+  transportDown(why) {
+    state.transport = 'down';
+    log(`transport down ${why || ''}`);
+  },
+  registered() {
+    state.registered = true;
+    state.registerError = '';
+    log('registered');
+  },
+  unregistered(why) {
+    state.registered = false;
+    log(`unregistered ${why || ''}`);
+  },
+  registerFailed(why) {
+    state.registered = false;
+    state.registerError = String(why);
+    log(`registration failed: ${why}`);
+  },
+  incoming(from) {
+    state.incoming++;
+    state.call = 'incoming';
+    state.callEnd = '';
+    log(`incoming call from ${from}`);
+  },
+  confirmed() {
+    state.call = 'confirmed';
+    state.calls++;
+    log('call confirmed');
+  },
+  ended(cause) {
+    state.call = 'ended';
+    state.callEnd = String(cause);
+    log(`call ended: ${cause}`);
+  },
+  failed(cause) {
+    state.call = 'failed';
+    state.callEnd = String(cause);
+    log(`call failed: ${cause}`);
+  },
+  message(from, body) {
+    state.messages.push(body);
+    log(`MESSAGE from ${from}: ${body}`);
+  },
+};
+
+let phone = null;
+
+window.e2e = {
+  state,
+
+  // start creates the user agent and registers. opts: { lib: 'jssip' |
+  // 'sipjs', ws: 'ws://127.0.0.1:port', uri: 'sip:alice@example.com',
+  // debug: bool }.
+  async start(opts) {
+    if (phone) throw new Error('already started');
+    state.lib = opts.lib;
+    log(`start ${opts.lib} ${opts.uri} via ${opts.ws}`);
+    const make = { jssip: newJsSIP, sipjs: newSIPjs }[opts.lib];
+    if (!make) throw new Error(`unknown library ${opts.lib}`);
+    phone = make(opts, hooks, log);
+    await phone.start();
+  },
+
+  call(target) {
+    state.call = 'calling';
+    state.callEnd = '';
+    log(`call ${target}`);
+    return phone.call(target);
+  },
+
+  answer() {
+    log('answer');
+    return phone.answer();
+  },
+
+  hangup() {
+    log('hangup');
+    return phone.hangup();
+  },
+
+  sendMessage(target, body) {
+    state.messageSent = '';
+    log(`send MESSAGE to ${target}`);
+    return phone.sendMessage(target, body, (result) => {
+      state.messageSent = result;
+      log(`MESSAGE result: ${result}`);
+    });
+  },
+
+  // dropTransport closes the user agent's WebSocket the way a network
+  // change does (the library sees a close it did not ask for and
+  // reconnects by itself).
+  dropTransport() {
+    log('drop transport');
+    return phone.dropTransport();
+  },
+
+  // rtp returns the audio RTP counters of the current call's peer
+  // connection: { packetsSent, bytesSent, packetsReceived, bytesReceived }.
+  async rtp() {
+    const pc = phone && phone.peerConnection();
+    const out = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, ice: pc ? pc.iceConnectionState : 'none' };
+    if (!pc) return out;
+    const stats = await pc.getStats();
+    stats.forEach((s) => {
+      if (s.kind !== 'audio' && s.mediaType !== 'audio') return;
+      if (s.type === 'outbound-rtp') {
+        out.packetsSent += s.packetsSent || 0;
+        out.bytesSent += s.bytesSent || 0;
+      } else if (s.type === 'inbound-rtp') {
+        out.packetsReceived += s.packetsReceived || 0;
+        out.bytesReceived += s.bytesReceived || 0;
+      }
+    });
+    return out;
+  },
+
+  async stop() {
+    if (phone) await phone.stop();
+    phone = null;
+  },
+};
