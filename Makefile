@@ -19,13 +19,24 @@ build:
 
 test: deps lint unit bench-check
 
-# The real peers the tests drive: sipp (Debian package sip-tester),
+# The real peers the tests drive: sipp (Debian package sip-tester), and
+# for the browser tests in e2e/ Chromium (Debian's, never a downloaded
+# one), ip (iproute2) and e2e/node_modules from e2e/package-lock.json;
 # installed when missing (with sudo when not root).
 deps:
 	@command -v sipp >/dev/null 2>&1 || { \
 	  echo "make: installing sip-tester (sipp)"; \
 	  if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq sip-tester; }
+	@pkgs=; [ -x /usr/bin/chromium ] || pkgs="$$pkgs chromium"; \
+	  command -v ip >/dev/null 2>&1 || pkgs="$$pkgs iproute2"; \
+	  [ -z "$$pkgs" ] || { \
+	  echo "make: installing$$pkgs"; \
+	  if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
+	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq $$pkgs; }
+	@[ -d e2e/node_modules ] || { \
+	  echo "make: npm ci --prefix e2e"; \
+	  npm ci --prefix e2e --no-audit --no-fund; }
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
