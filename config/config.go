@@ -196,6 +196,7 @@ type Config struct {
 	LogFormat           string // "text" or "json"
 	DataDirectory       string
 	ShutdownGrace       time.Duration // how long SIGTERM waits for transactions to finish
+	MaxTransactions     int           // bound of the transaction table (new requests past it get 503)
 	Warnings            []*Error      // settings accepted with a warning, e.g. AssumePath
 
 	set map[string]Pos // lower-case canonical key -> where it was set

@@ -82,6 +82,7 @@ func TestErrors(t *testing.T) {
 		{"relay", "RelayForeignDomains = some", nil, `t.config:1: RelayForeignDomains: "some" is not one of none, all`},
 		{"data directory", "DataDirectory =", nil, "t.config:1: DataDirectory: empty value: remove the line to take the default (./sipedge-data)"},
 		{"grace", "ShutdownGracePeriod = 3601", nil, `t.config:1: ShutdownGracePeriod: "3601" is not a number of seconds from 0 to 3600`},
+		{"transactions", "MaxTransactions = 10", nil, `t.config:1: MaxTransactions: "10" is not a number from 100 to 10000000`},
 		{"AssumePath bad", "AssumePath = maybe", nil, `t.config:1: AssumePath: "maybe" is not a boolean (want true/false, on/off or 1/0)`},
 		{"domains", "Domains = example.org, exa mple.org,bad_name, EXAMPLE.org", nil,
 			"t.config:1: Domains: \"bad_name\" is not a domain name or IP address\nt.config:1: Domains: \"example.org\" is listed twice"},

@@ -28,6 +28,7 @@ var globalKeys = [...]string{
 	"RelayForeignDomains",
 	"RegistrationMinimumExpires", "RegistrationMaximumExpires", "RegistrationDefaultExpires",
 	"LogLevel", "LogFormat", "DataDirectory", "ShutdownGracePeriod",
+	"MaxTransactions",
 }
 
 // transportSuffixes complete Transport<N>; routeSuffixes complete Route<N>.

@@ -182,3 +182,14 @@ func serveDNS(t *testing.T, zone ...string) string {
 	})
 	return pc.LocalAddr().String()
 }
+
+// TestRecordRouteHostIsOurDomain runs the WS quick start as written (no
+// Domains): the name in RecordRouteUri is the SIP domain users register in.
+func TestRecordRouteHostIsOurDomain(t *testing.T) {
+	s := startServer(t, "DisableOutbound = false\nEnableFlowTokens = true\nAssumePath = true\nWSPort = 80\nRecordRouteUri = sip:example.com\n")
+	a := dial(t, s, transport.WS, "alice", nil)
+	b := dial(t, s, transport.WS, "bob", nil)
+	register(t, a)
+	register(t, b)
+	call(t, a, b)
+}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,9 +184,18 @@ func (s *Server) Start() error {
 		}
 		statics = append(statics, proxy.StaticRoute{Pattern: sr.Pattern, Methods: sr.Methods, Destination: u})
 	}
+	domains := cfg.Domains
+	if len(domains) == 0 {
+		domains = recordRouteDomains(s.bound)
+		if len(domains) > 0 {
+			s.log.Info("Domains not set: the Record-Route host names are our domains", "domains", strings.Join(domains, ","))
+		} else {
+			s.log.Info("no Domains configured: only requests addressed to our IP addresses are ours")
+		}
+	}
 	pcfg := proxy.Config{
 		Listeners:           s.bound,
-		Domains:             cfg.Domains,
+		Domains:             domains,
 		Registrar:           s.reg,
 		ForceRecordRouting:  cfg.ForceRecordRouting,
 		EnableFlowTokens:    cfg.EnableFlowTokens,
@@ -202,10 +212,11 @@ func (s *Server) Start() error {
 	pcfg.Transport = tt
 	s.proxy = proxy.New(pcfg)
 	layer := transaction.New(transaction.Config{
-		Timers:    s.opts.Timers,
-		Transport: tt,
-		Handler:   s.proxy,
-		Logger:    s.log.With("component", "transaction"),
+		Timers:          s.opts.Timers,
+		Transport:       tt,
+		Handler:         s.proxy,
+		Logger:          s.log.With("component", "transaction"),
+		MaxTransactions: cfg.MaxTransactions,
 	})
 	s.layer = layer
 	s.proxy.Bind(layer)
@@ -218,9 +229,6 @@ func (s *Server) Start() error {
 		defer s.wg.Done()
 		s.reg.Run(ctx, 30*time.Second)
 	}()
-	if len(cfg.Domains) == 0 {
-		s.log.Info("no Domains configured: only requests addressed to our IP addresses are ours")
-	}
 	for _, w := range cfg.Warnings {
 		s.log.Warn(w.Error())
 	}
@@ -290,6 +298,24 @@ func (s *Server) proxyListener(l *config.Listener, kind transport.Kind, bound ne
 	}
 	pl.RecordRoute = u
 	return pl, nil
+}
+
+// recordRouteDomains returns the host names (not addresses) of our
+// Record-Route URIs. The quick-start configurations name the SIP domain
+// only there ("SIP messages carry only the SIP domain example.org, which is
+// the only name in RecordRouteUri"), so without Domains it is ours.
+func recordRouteDomains(ls []proxy.Listener) []string {
+	var out []string
+	for _, l := range ls {
+		h := strings.ToLower(l.RecordRoute.Host)
+		if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil || h == "" {
+			continue
+		}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // hostOf is the Via host for a bound address: the address itself, or for

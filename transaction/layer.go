@@ -22,8 +22,10 @@ import (
 const magicCookie = "z9hG4bK"
 
 // DefaultMaxTransactions is the table bound a zero Config.MaxTransactions
-// stands for.
-const DefaultMaxTransactions = 100000
+// stands for: about 1 GB of state at worst (3 to 7 KB a transaction), and
+// room for a steady 2000 calls/s over UDP, where a finished call keeps
+// four transactions for 32 s.
+const DefaultMaxTransactions = 300000
 
 // overloadRetryAfter is the Retry-After, in seconds, of the 503 sent when
 // the table is full: long enough for the table to drain by timer J/H.
@@ -89,8 +91,9 @@ type Config struct {
 	// (they can come by the thousand); nil discards.
 	Logger *slog.Logger
 	// MaxTransactions bounds the live transactions, client and server
-	// together (default 100000); past it a new request gets 503 with
-	// Retry-After and Request returns ErrOverload.
+	// together (default 300000); past it a new request gets 503 with
+	// Retry-After and Request returns ErrOverload. Requests inside a dialog
+	// and CANCEL may use a quarter more, so that calls can still end.
 	MaxTransactions int
 }
 
@@ -241,7 +244,7 @@ func (l *Layer) receiveRequest(in *transport.Inbound) {
 		l.h.ServeRequest(nil, in)
 		return
 	}
-	if len(l.server)+len(l.client) >= l.max {
+	if len(l.server)+len(l.client) >= l.limit(m) {
 		l.mu.Unlock()
 		l.refuse(in)
 		return
@@ -275,6 +278,17 @@ func (l *Layer) receiveRequest(in *transport.Inbound) {
 	}
 	tx.mu.Unlock()
 	l.h.ServeRequest(tx, in)
+}
+
+// limit is the table bound for a new transaction of request m: MaxTransactions
+// for a request that starts something, a quarter more for one that
+// continues or ends a dialog (it has a To tag) and for CANCEL, so that a
+// full table still lets calls end.
+func (l *Layer) limit(m *sip.Message) int {
+	if m.ToTag() != "" || m.Method == "CANCEL" {
+		return l.max + l.max/4
+	}
+	return l.max
 }
 
 // refuse answers a request that found the table full with a stateless 503.
@@ -398,7 +412,7 @@ func (l *Layer) Request(req *sip.Message, dst Dest, fn ClientFunc) (*ClientTx, e
 	case l.closed:
 		l.mu.Unlock()
 		return nil, ErrClosed
-	case len(l.server)+len(l.client) >= l.max:
+	case len(l.server)+len(l.client) >= l.limit(req):
 		l.mu.Unlock()
 		l.stats.overload.Add(1)
 		return nil, ErrOverload

@@ -2,6 +2,7 @@ package transaction
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/sipedge/sipedge/transport"
@@ -333,4 +334,22 @@ func TestRespondChecks(t *testing.T) {
 	// Nothing malformed reaches a transaction: no Via, nil messages.
 	l.Receive(nil)
 	l.Receive(&transport.Inbound{})
+}
+
+// TestOverloadHeadroom checks that a full table still takes requests that
+// end or continue a dialog, up to a quarter more, so calls can hang up.
+func TestOverloadHeadroom(t *testing.T) {
+	l, f, r := newTest(t, Config{MaxTransactions: 4})
+	for i := range 4 {
+		l.Receive(inbound(t, tcpFlow, request("OPTIONS", fmt.Sprintf("z9hG4bKh%d", i), "", 1, "OPTIONS")))
+		r.request(t)
+	}
+	l.Receive(inbound(t, tcpFlow, request("OPTIONS", "z9hG4bKh5", "", 1, "OPTIONS")))
+	f.nextStatus(t, 503)
+	l.Receive(inbound(t, tcpFlow, request("BYE", "z9hG4bKh6", "t", 2, "BYE")))
+	if b := r.request(t); b.tx == nil {
+		t.Fatal("BYE in a full table got no transaction")
+	}
+	l.Receive(inbound(t, tcpFlow, request("BYE", "z9hG4bKh7", "t", 3, "BYE")))
+	f.nextStatus(t, 503)
 }
