@@ -20,10 +20,10 @@
 # end (over UDP they linger 64*T1 = 32 s: timers J, L and M). Not part of
 # `make test`.
 #
-# sipedge bounds its transaction table (100000 by default), and a call over
-# UDP keeps about three transactions for 32 s after it ends: a step shorter
-# than that never reaches the steady state of that bound. Use DURATION=60 to
-# measure the steady state near the limit.
+# sipedge bounds its transaction table (MaxTransactions, 300000 by
+# default), and a call over UDP keeps about four transactions for 32 s after
+# it ends: a step shorter than that never reaches the steady state of that
+# bound. Use DURATION=60 to measure the steady state near the limit.
 #
 # sipp, sipedge and the UAS sipp share the machine's cores: on a small
 # machine the sipps' own CPU use caps what can be offered; the CPU columns
