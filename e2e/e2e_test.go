@@ -87,8 +87,15 @@ func TestBrowsers(t *testing.T) {
 	bundle := filepath.Join(dir, "bundle")
 	run(ctx, t, here, "node", "build.mjs", bundle)
 
+	// run.mjs keeps its files (config, certificate, Chromium's profile
+	// and HOME) in a directory under TMPDIR: under dir, they go with the
+	// test even when the run is killed.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	run(ctx, t, here, filepath.Join(here, "netns.sh"), "node", "run.mjs",
+	run(ctx, t, here, filepath.Join(here, "netns.sh"), "env", "TMPDIR="+tmp, "node", "run.mjs",
 		"--sipedge", bin, "--bundle", bundle, "--chromium", chromium)
 	t.Logf("browser run took %v", time.Since(start).Round(100*time.Millisecond))
 }

@@ -21,8 +21,20 @@ if [ "${SIPEDGE_E2E_IN_NETNS:-}" != 1 ]; then
     userns="--user --map-root-user"
   fi
   export SIPEDGE_E2E_IN_NETNS=1
+  # unshare --fork blocks TERM and INT itself: pass them on to the shell
+  # inside (its only child), which passes them to the command. A KILL of
+  # unshare kills everything inside (--kill-child, then the PID namespace
+  # goes).
   # shellcheck disable=SC2086
-  exec unshare $userns --net --pid --fork --kill-child -- "$0" "$@"
+  unshare $userns --net --pid --fork --kill-child -- "$0" "$@" &
+  ns=$!
+  trap 'pkill -TERM -P "$ns" 2>/dev/null' TERM INT HUP
+  set +e
+  while :; do
+    wait "$ns"
+    rc=$?
+    kill -0 "$ns" 2>/dev/null || exit "$rc"
+  done
 fi
 
 # Inside the namespace.

@@ -60,6 +60,7 @@ function say(line) {
 
 const cleanups = [];
 let cleaningUp = null;
+let stopping = false; // a signal came: report nothing more
 function cleanup() {
   if (!cleaningUp) {
     cleaningUp = (async () => {
@@ -76,6 +77,7 @@ function cleanup() {
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
+    stopping = true;
     say(`${sig}: stopping`);
     await cleanup();
     process.exit(1);
@@ -618,6 +620,7 @@ async function runScenario(sc) {
   } catch (e) {
     err = e;
   }
+  if (stopping) return true;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   const dumpLogs = () => {
     for (const p of opened) if (p.log) p.log.dump();
@@ -650,7 +653,11 @@ async function main() {
   try {
     await setup();
     const only = args.only ? args.only.split(',') : null;
+    for (const n of only || []) {
+      if (!scenarios.some((sc) => sc.name === n)) throw new Error(`--only: no scenario ${n} (have ${scenarios.map((sc) => sc.name).join(', ')})`);
+    }
     for (const sc of scenarios) {
+      if (stopping) break;
       if (only && !only.includes(sc.name)) continue;
       say(`---- ${sc.name}: ${sc.title}`);
       if (sc.expect === 'skip') {
