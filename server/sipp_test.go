@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipedge/sipedge/internal/testnet"
+
 	"github.com/sipedge/sipedge/transport"
 )
 
@@ -30,41 +32,6 @@ import (
 // port. Over UDP sipedge sends to the address the REGISTER came from; over
 // TCP the registering connection is closed by then and sipedge connects to
 // the Contact address.
-
-// needSIPp returns sipp's path; without it the test is skipped, except in
-// CI (CI=true), where `make test` installs it and a missing one is an
-// error (the convention of transport/sipp_test.go).
-func needSIPp(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sipp is not installed (make test installs the Debian package sip-tester)")
-		}
-		t.Skip("sipp is not installed (Debian package sip-tester)")
-	}
-	return p
-}
-
-// freePort returns a loopback port that was free a moment ago for both UDP
-// and TCP (sipp binds its local port with the transport it uses).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			c.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
 
 const (
 	// sippTimeout bounds each sipp run (sipp's own -timeout, which fails
@@ -91,7 +58,7 @@ type sippEnv struct {
 }
 
 func newSIPpEnv(t *testing.T) *sippEnv {
-	sipp := needSIPp(t)
+	sipp := testnet.NeedTool(t, "sipp", "sip-tester")
 	return &sippEnv{t: t, sipp: sipp, s: startServer(t, sippConfig)}
 }
 
@@ -229,7 +196,7 @@ func (e *sippEnv) run(name, scenario string, args ...string) *sippProc {
 func (e *sippEnv) callee(name, user, mode, scenario string) *sippProc {
 	t := e.t
 	t.Helper()
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	ps := strconv.Itoa(port)
 	e.run(name+" REGISTER", "register.xml", "-t", mode, "-p", ps, "-s", user, e.target(mode).String())
 	if t.Failed() {
@@ -244,7 +211,7 @@ func (e *sippEnv) callee(name, user, mode, scenario string) *sippProc {
 // listener for mode and waits for it.
 func (e *sippEnv) caller(name, user, mode, scenario string) *sippProc {
 	e.t.Helper()
-	return e.run(name, scenario, "-t", mode, "-p", strconv.Itoa(freePort(e.t)), "-s", user, e.target(mode).String())
+	return e.run(name, scenario, "-t", mode, "-p", strconv.Itoa(testnet.FreePort(e.t)), "-s", user, e.target(mode).String())
 }
 
 // TestSIPpCall: INVITE/100/180/200/ACK/BYE/200 from a sipp UAC through

@@ -1,57 +1,23 @@
 package transport
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/sipedge/sipedge/internal/testnet"
+
 	"github.com/sipedge/sipedge/sip"
 )
-
-// needSIPp returns sipp's path; without it the test is skipped, except in
-// CI (CI=true), where `make test` installs it and a missing one is an
-// error.
-func needSIPp(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sipp is not installed (make test installs the Debian package sip-tester)")
-		}
-		t.Skip("sipp is not installed (Debian package sip-tester)")
-	}
-	return p
-}
-
-// freePort returns a loopback port that was free a moment ago for both
-// UDP and TCP (sipp binds its local port with the transport it uses).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			c.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
 
 // TestSIPp drives the transport with sipp, a classic SIP peer: 200 OPTIONS
 // over UDP and over TCP, each answered 200 by a handler that sends the
 // response back over the flow the request came on. (Debian's sipp is built
 // without OpenSSL, so TLS is tested with Go's own client in tls_test.go.)
 func TestSIPp(t *testing.T) {
-	sipp := needSIPp(t)
+	sipp := testnet.NeedTool(t, "sipp", "sip-tester")
 	scenario, err := filepath.Abs("testdata/sipp/options.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +40,7 @@ func TestSIPp(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(sipp, "-sf", scenario, "-t", tc.mode, "-i", "127.0.0.1",
-				"-p", strconv.Itoa(freePort(t)), "-m", "200", "-r", "200", "-l", "50",
+				"-p", strconv.Itoa(testnet.FreePort(t)), "-m", "200", "-r", "200", "-l", "50",
 				"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", local.String())
 			cmd.Dir = t.TempDir()
 			out, err := cmd.CombinedOutput()

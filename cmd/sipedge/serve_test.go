@@ -7,16 +7,16 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/internal/testnet"
 
 	"github.com/sipedge/sipedge/internal/testpki"
 
@@ -46,26 +46,6 @@ func buildSipedge(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// freePort returns a loopback port that was free a moment ago for both
-// UDP and TCP.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			c.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
 }
 
 // process is a running sipedge and its log.
@@ -204,7 +184,7 @@ func TestServeQuickStart(t *testing.T) {
 			name = "Domains=" + domains
 		}
 		t.Run("ws/"+name, func(t *testing.T) {
-			udp, tcp, ws := freePort(t), freePort(t), freePort(t)
+			udp, tcp, ws := testnet.FreePort(t), testnet.FreePort(t), testnet.FreePort(t)
 			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-ws.config")),
 				"--IPAddress=127.0.0.1", fmt.Sprintf("--UDPPort=%d", udp), fmt.Sprintf("--TCPPort=%d", tcp),
 				fmt.Sprintf("--WSPort=%d", ws), "--DataDirectory=" + filepath.Join(t.TempDir(), "data")}
@@ -223,7 +203,7 @@ func TestServeQuickStart(t *testing.T) {
 			pki := testpki.New(t, "sip-ws-server.example.org")
 			cert, key := pki.Write(t, dir)
 			pool := pki.Pool
-			wss := freePort(t)
+			wss := testnet.FreePort(t)
 			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-wss.config")),
 				fmt.Sprintf("--Transport1Interface=127.0.0.1:%d", wss),
 				"--Transport1TlsCertificate=" + cert, "--Transport1TlsPrivateKey=" + key,
