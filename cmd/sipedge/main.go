@@ -143,6 +143,10 @@ func serve(cfg *config.Config, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sipedge: %v\n", err)
 		return 1
 	}
+	// Signals are caught before anything says "running": a SIGTERM right
+	// after that line must stop sipedge gracefully, not kill it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	if err := srv.Start(); err != nil {
 		fmt.Fprintf(stderr, "sipedge: %v\n", err)
 		return 1
@@ -153,8 +157,6 @@ func serve(cfg *config.Config, stderr io.Writer) int {
 			"(sipedge sample-config > sipedge.config), set IPAddress or Transport<N>Interface and Domains, " +
 			"and run sipedge serve -c sipedge.config")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	<-ctx.Done()
 	stop()
 	log.Info("stopping: no new calls; waiting for live transactions", "grace", cfg.ShutdownGrace)
