@@ -30,6 +30,7 @@ deps:
 	  $$s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq sip-tester; }
 	@pkgs=; [ -x /usr/bin/chromium ] || pkgs="$$pkgs chromium"; \
 	  command -v ip >/dev/null 2>&1 || pkgs="$$pkgs iproute2"; \
+	  command -v openssl >/dev/null 2>&1 || pkgs="$$pkgs openssl"; \
 	  [ -z "$$pkgs" ] || { \
 	  echo "make: installing$$pkgs"; \
 	  if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
