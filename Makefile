@@ -21,7 +21,8 @@ test: deps lint unit bench-check
 
 # The real peers the tests drive: sipp (Debian package sip-tester), and
 # for the browser tests in e2e/ Chromium (Debian's, never a downloaded
-# one), ip (iproute2) and e2e/node_modules from e2e/package-lock.json;
+# one), ip (iproute2), openssl and e2e/node_modules from
+# e2e/package-lock.json;
 # installed when missing (with sudo when not root).
 deps:
 	@command -v sipp >/dev/null 2>&1 || { \
