@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -221,6 +222,10 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 		Handler:           m.WSHandler(kind),
 		ReadHeaderTimeout: m.cfg.HandshakeTimeout,
 		IdleTimeout:       m.cfg.HandshakeTimeout,
+		// net/http's own complaints (a TLS handshake a port scan broke off)
+		// go to our logger at debug level, not to the standard logger,
+		// which would bypass LogLevel and LogFormat.
+		ErrorLog: slog.NewLogLogger(m.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	if cfg != nil {
 		srv.TLSConfig = cfg
