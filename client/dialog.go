@@ -424,24 +424,12 @@ func (o *Outgoing) Cancel(ctx context.Context) (*sip.Message, error) {
 			return nil, ErrClosed
 		}
 	}
-	b := builder{m: sip.NewRequest(mCANCEL, invite.RequestURI)}
-	v := invite.TopVia()
-	b.add("Via", v.String())
-	b.add("Max-Forwards", maxForwards)
-	b.copy(invite, "From")
-	b.copy(invite, "To")
-	b.copy(invite, "Call-ID")
-	b.add("CSeq", cseqString(invite.CSeq().Seq, mCANCEL))
-	for r, err := range invite.Routes() {
-		if err != nil {
-			return nil, fmt.Errorf("client: CANCEL: Route of the INVITE: %w", err)
-		}
-		b.add("Route", r.String())
-	}
-	b.add("User-Agent", userAgent)
-	cancel, err := b.done()
+	cancel, err := sip.NewCancel(invite)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if err := cancel.Add("User-Agent", userAgent); err != nil {
+		return nil, fmt.Errorf("client: CANCEL: %w", err)
 	}
 	return o.ua.runTx(ctx, cancel, txHooks{})
 }

@@ -178,7 +178,7 @@ func (ua *UA) ackFinal(tx *clientTx, invite, resp *sip.Message) {
 		err error
 	)
 	if resp.StatusCode >= 300 {
-		ack, err = ackNon2xx(invite, resp)
+		ack, err = sip.NewAck(invite, resp)
 	} else {
 		ack, err = newUACCall(ua, invite, resp).newRequest(mACK, invite.CSeq().Seq, invite)
 	}
@@ -199,26 +199,6 @@ func (ua *UA) ackFinal(tx *clientTx, invite, resp *sip.Message) {
 		tx.acks[resp.ToTag()] = b
 	}
 	ua.mu.Unlock()
-}
-
-// ackNon2xx builds the ACK of §17.1.1.3: same branch, Request-URI, Call-ID,
-// From and Route as the INVITE, To of the response.
-func ackNon2xx(invite, resp *sip.Message) (*sip.Message, error) {
-	b := builder{m: sip.NewRequest(mACK, invite.RequestURI)}
-	v := invite.TopVia()
-	b.add("Via", v.String())
-	b.add("Max-Forwards", maxForwards)
-	b.copy(invite, "From")
-	b.copy(resp, "To")
-	b.copy(invite, "Call-ID")
-	b.add("CSeq", cseqString(invite.CSeq().Seq, mACK))
-	for r, err := range invite.Routes() {
-		if err != nil {
-			return nil, fmt.Errorf("client: Route of the INVITE: %w", err)
-		}
-		b.add("Route", r.String())
-	}
-	return b.done()
 }
 
 // handleResponse matches a response to its client transaction by branch
@@ -357,12 +337,6 @@ func (b *builder) add(name, value string) {
 	}
 }
 
-// copy copies the first field called name from src.
-func (b *builder) copy(src *sip.Message, name string) {
-	if v, ok := src.Get(name); ok {
-		b.add(name, v)
-	}
-}
 
 // done returns the message, or the first error.
 func (b *builder) done() (*sip.Message, error) {

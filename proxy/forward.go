@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"strconv"
 	"sync"
@@ -409,22 +408,11 @@ func (f *fork) cancelAll() {
 // Call-ID, From, To, CSeq number and top Via, and the same Route set, over
 // the flow the INVITE took.
 func (b *branch) sendCancel() {
-	req := b.req
-	c := sip.NewRequest("CANCEL", req.RequestURI)
-	v := req.TopVia()
-	c.PrependVia(v)
-	for _, name := range []string{"From", "To", "Call-ID"} {
-		if val, ok := req.Get(name); ok {
-			_ = c.Add(name, val)
-		}
+	c, err := sip.NewCancel(b.req)
+	if err != nil {
+		b.f.p.log.Debug("CANCEL not built", "err", err)
+		return
 	}
-	_ = c.Add("CSeq", fmt.Sprintf("%d CANCEL", req.CSeq().Seq))
-	for _, f := range req.Fields() {
-		if f.Key == sip.HeaderRoute {
-			_ = c.Add("Route", f.Value)
-		}
-	}
-	_ = c.Add("Max-Forwards", "70")
 	d := b.dest
 	if b.ctx != nil && d.Kind != transport.UDP {
 		d.Flow = b.ctx.Flow()

@@ -112,7 +112,7 @@ func (tx *ClientTx) inviteResponse(resp *sip.Message) bool {
 			tx.state = stCompleted
 			stop(tx.retx)
 			stop(tx.timeout)
-			ack, err := tx.buildACK(resp)
+			ack, err := sip.NewAck(tx.req, resp)
 			if err == nil {
 				tx.ack = ack
 				err = l.tp.Send(tx.flow, ack)
@@ -166,46 +166,6 @@ func (tx *ClientTx) response(resp *sip.Message) bool {
 		tx.end = tx.l.after(tx.l.timers.T4, tx.timerK)
 	}
 	return true
-}
-
-// buildACK builds the ACK for a 3xx-6xx answer to the INVITE (§17.1.1.3):
-// the INVITE's Request-URI, Call-ID, From, top Via only and Route set, the
-// response's To (with its tag), and the CSeq number with method ACK.
-func (tx *ClientTx) buildACK(resp *sip.Message) (*sip.Message, error) {
-	req := tx.req
-	ack := sip.NewRequest("ACK", req.RequestURI)
-	var via string
-	for v, err := range req.Values(sip.HeaderVia) {
-		if err != nil {
-			return nil, fmt.Errorf("transaction: reading the INVITE's Via: %w", err)
-		}
-		via = v
-		break
-	}
-	from, _ := req.Get("From")
-	to, _ := resp.Get("To")
-	fields := [...][2]string{
-		{"Via", via},
-		{"Max-Forwards", "70"},
-		{"From", from},
-		{"To", to},
-		{"Call-ID", req.CallID()},
-		{"CSeq", strconv.FormatUint(uint64(req.CSeq().Seq), 10) + " ACK"},
-	}
-	for _, f := range fields {
-		if err := ack.Add(f[0], f[1]); err != nil {
-			return nil, fmt.Errorf("transaction: building the ACK (%s): %w", f[0], err)
-		}
-	}
-	for r, err := range req.Values(sip.HeaderRoute) {
-		if err != nil {
-			return nil, fmt.Errorf("transaction: reading the INVITE's Route: %w", err)
-		}
-		if err := ack.Add("Route", r); err != nil {
-			return nil, fmt.Errorf("transaction: building the ACK (Route): %w", err)
-		}
-	}
-	return ack, nil
 }
 
 // timerA retransmits the INVITE in Calling, doubling the interval each
