@@ -337,7 +337,6 @@ func (b *builder) add(name, value string) {
 	}
 }
 
-
 // done returns the message, or the first error.
 func (b *builder) done() (*sip.Message, error) {
 	if b.err != nil {
