@@ -71,6 +71,11 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives debug and warning logs; nil discards them.
 	Logger *slog.Logger
+	// Instance ("urn:uuid:...") and RegID, when set, make the REGISTER an
+	// RFC 5626 outbound registration: the Contact carries +sip.instance and
+	// reg-id, and the request Supported: path, outbound, gruu, as JsSIP's.
+	Instance string
+	RegID    int
 }
 
 // UA is one user agent with one connection to its server. It is safe for

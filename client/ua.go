@@ -33,6 +33,15 @@ func (ua *UA) Register(ctx context.Context, expires int) (*sip.Message, error) {
 	if err := req.Add("Expires", strconv.Itoa(expires)); err != nil {
 		return nil, fmt.Errorf("client: REGISTER: %w", err)
 	}
+	if ua.cfg.Instance != "" && ua.cfg.RegID > 0 {
+		contact := fmt.Sprintf("<%s>;+sip.instance=\"<%s>\";reg-id=%d", ua.contact.String(), ua.cfg.Instance, ua.cfg.RegID)
+		if err := req.Set("Contact", contact); err != nil {
+			return nil, fmt.Errorf("client: REGISTER: %w", err)
+		}
+		if err := req.Add("Supported", "path, outbound, gruu"); err != nil {
+			return nil, fmt.Errorf("client: REGISTER: %w", err)
+		}
+	}
 	return ua.transact(ctx, req, nextSeq, nil, txHooks{})
 }
 

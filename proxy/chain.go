@@ -50,6 +50,9 @@ type Target struct {
 	Gone int
 	// Binding is the registration the target came from, if any.
 	Binding *location.Binding
+	// Next are the other flows of the same instance (RFC 5626 §5.3), tried
+	// in turn when this one fails (gone, 430, transport error).
+	Next []Target
 }
 
 // Request is a request on its way through the chain.
@@ -327,15 +330,34 @@ func (p *Proxy) location(r *Request) Result {
 	if !u.IsSIP() || !p.isOurDomain(u.Host) || p.cfg.Registrar == nil {
 		return Continue
 	}
-	for _, b := range p.cfg.Registrar.Lookup(registrar.AOR(u)) {
-		b := b
-		r.Targets = append(r.Targets, Target{URI: b.Contact.URI, Flow: b.Flow, Gone: 480, Binding: &b})
-	}
+	r.Targets = append(r.Targets, bindingTargets(p.cfg.Registrar.Lookup(registrar.AOR(u)))...)
 	if len(r.Targets) == 0 && !p.hasStaticRoute(r.Msg) {
 		r.Respond(480, "", nil)
 		return Stop
 	}
 	return Continue
+}
+
+// bindingTargets turns bindings into targets, one per instance: the flows
+// of one instance registered with RFC 5626 reg-ids are tried in turn (the
+// most recently refreshed first), not forked to (§5.3); every other
+// binding is a target of its own.
+func bindingTargets(bs []location.Binding) []Target {
+	var ts []Target
+	byInstance := map[string]int{}
+	for i := range bs {
+		b := &bs[i]
+		t := Target{URI: b.Contact.URI, Flow: b.Flow, Gone: 480, Binding: b}
+		if b.Instance != "" && b.RegID != 0 {
+			if j, ok := byInstance[b.Instance]; ok {
+				ts[j].Next = append(ts[j].Next, t)
+				continue
+			}
+			byInstance[b.Instance] = len(ts)
+		}
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // static applies the first static route that matches.

@@ -92,71 +92,101 @@ func (r *Request) nextHop(t *Target) sip.URI {
 	if t.NextHop != nil {
 		return *t.NextHop
 	}
+	if t.Binding != nil && len(t.Binding.Path) > 0 {
+		if a, err := sip.ParseAddr(t.Binding.Path[0]); err == nil {
+			return a.URI
+		}
+	}
 	if a, ok, err := r.Msg.FirstAddr(sip.HeaderRoute); ok && err == nil {
 		return a.URI
 	}
 	return t.URI
 }
 
-// startBranch builds the request for t (§16.6), finds where it goes and
-// sends it over a new client transaction, trying each destination in turn
-// until one takes it (RFC 3263 §4.3).
+// startBranch makes the branch for t and sends it (§16.6).
 func (f *fork) startBranch(t Target) {
-	p := f.p
-	b := &branch{f: f, target: t}
-	dests, gone := f.dests(&t)
-	var lastErr error = errNoDest
-	for _, d := range dests {
-		m := f.build(&t, &d)
-		if m == nil {
+	b := &branch{f: f, target: t, req: f.r.Msg}
+	f.mu.Lock()
+	// Added before the send, so that a response racing the return of
+	// Request finds it; a CANCEL that came first marks it too.
+	f.branches = append(f.branches, b)
+	b.cancelWanted = f.cancelled
+	f.mu.Unlock()
+	b.send(t)
+}
+
+// send sends b's request for t over a new client transaction, trying each
+// destination in turn until one takes it (RFC 3263 §4.3), and then t's
+// other flows (RFC 5626 §5.3: the same instance registered over several).
+// When nothing takes it the branch ends with our response.
+func (b *branch) send(t Target) {
+	f, p := b.f, b.f.p
+	for {
+		dests, gone := f.dests(&t)
+		var lastErr error = errNoDest
+		for _, d := range dests {
+			m := f.build(&t, &d)
+			if m == nil {
+				continue
+			}
+			f.mu.Lock()
+			b.target, b.req, b.dest, b.provisional = t, m, d, false
+			f.mu.Unlock()
+			ctx, err := p.tx.Request(m, d, b.onResponse)
+			if err == nil {
+				p.forwarded.Add(1)
+				f.mu.Lock()
+				b.ctx = ctx
+				if f.invite && !b.final {
+					b.stopTimerC()
+					b.timerC = time.AfterFunc(p.cfg.TimerC, b.onTimerC)
+				}
+				f.mu.Unlock()
+				return
+			}
+			lastErr = err
+			p.log.Debug("branch not sent", "dest", d.Addr, "kind", d.Kind, "err", err)
+		}
+		if next, ok := t.next(); ok && flowFailed(lastErr, gone) {
+			t = next
 			continue
 		}
-		b.req, b.dest = m, d
-		f.mu.Lock()
-		// Added before the send, so that a response racing the return of
-		// Request finds it; a CANCEL that came first marks it too.
-		f.branches = append(f.branches, b)
-		b.cancelWanted = f.cancelled
-		f.mu.Unlock()
-		ctx, err := p.tx.Request(m, d, b.onResponse)
-		if err == nil {
-			p.forwarded.Add(1)
-			f.mu.Lock()
-			b.ctx = ctx
-			if f.invite && !b.final {
-				b.timerC = time.AfterFunc(p.cfg.TimerC, b.onTimerC)
-			}
-			f.mu.Unlock()
-			return
-		}
-		lastErr = err
-		f.mu.Lock()
-		f.branches = f.branches[:len(f.branches)-1]
-		f.mu.Unlock()
-		p.log.Debug("branch not sent", "dest", d.Addr, "kind", d.Kind, "err", err)
+		b.finish(p.newResponse(f.r.Msg, failureCode(t, lastErr, gone), ""))
+		return
 	}
-	// No destination took it: the branch ends at once with our response.
-	code := 503
+}
+
+// next returns the target's next flow, if it has one.
+func (t Target) next() (Target, bool) {
+	if len(t.Next) == 0 {
+		return Target{}, false
+	}
+	n := t.Next[0]
+	n.Next = t.Next[1:]
+	return n, true
+}
+
+// flowFailed reports whether a send failed because the flow is gone, which
+// another flow of the same instance may mend.
+func flowFailed(err error, gone bool) bool {
+	return gone || errors.Is(err, transport.ErrFlowGone)
+}
+
+// failureCode is the status a branch ends with when no destination took
+// it: the target's Gone status for a flow that is gone (430 for a flow
+// token, 480 for a binding), 404 for a destination that could not be
+// located, else 503 (a transport error, §16.9).
+func failureCode(t Target, err error, gone bool) int {
 	switch {
-	case errors.Is(lastErr, transport.ErrFlowGone) || gone:
-		code = t.Gone
-		if code == 0 {
-			code = 480
+	case flowFailed(err, gone) || errors.Is(err, errNoDest) && t.Gone != 0:
+		if t.Gone != 0 {
+			return t.Gone
 		}
-	case errors.Is(lastErr, errNoDest) && t.Gone != 0:
-		code = t.Gone
-	case errors.Is(lastErr, errNoDest):
-		code = 404
+		return 480
+	case errors.Is(err, errNoDest):
+		return 404
 	}
-	reason := ""
-	if code == 404 {
-		reason = "Not Found (unresolvable destination)"
-	}
-	b.req = f.r.Msg
-	f.mu.Lock()
-	f.branches = append(f.branches, b)
-	f.mu.Unlock()
-	b.finish(f.p.newResponse(f.r.Msg, code, reason))
+	return 503
 }
 
 // errNoDest says a branch had nowhere to go.
@@ -167,7 +197,14 @@ var errNoDest = errors.New("proxy: no destination")
 // reach the target.
 func (f *fork) dests(t *Target) (ds []transaction.Dest, gone bool) {
 	p := f.p
-	if t.Flow.ID != 0 || t.Flow.Remote.IsValid() {
+	switch {
+	case t.Gone == 430:
+		// A flow token names that flow only, whatever its transport.
+		return []transaction.Dest{{Kind: t.Flow.Kind, Flow: t.Flow.ID}}, false
+	case t.Binding != nil && len(t.Binding.Path) > 0:
+		// Registered through an edge (RFC 3327): the Path is the way, and
+		// the first entry the next hop (nextHop), not the edge's flow.
+	case t.Flow.ID != 0 || t.Flow.Remote.IsValid():
 		switch t.Flow.Kind {
 		case transport.UDP:
 			// The address the client registered from: where its NAT lets
@@ -177,9 +214,6 @@ func (f *fork) dests(t *Target) (ds []transaction.Dest, gone bool) {
 			return []transaction.Dest{{Kind: t.Flow.Kind, Flow: t.Flow.ID, Addr: t.Flow.Remote, Local: t.Flow.Local}}, false
 		default:
 			ds = append(ds, transaction.Dest{Kind: t.Flow.Kind, Flow: t.Flow.ID, Addr: t.Flow.Remote, Local: t.Flow.Local})
-			if t.Gone == 430 {
-				return ds, false // a flow token names that connection only
-			}
 		}
 	}
 	hop := f.r.nextHop(t)
@@ -218,6 +252,16 @@ func (f *fork) build(t *Target, d *transaction.Dest) *sip.Message {
 		m.SetRequestURI(t.URI)
 	}
 	m.DecrementMaxForwards()
+	if t.Binding != nil {
+		// RFC 3327 §5.3: the Path of the registration is the route set
+		// towards the contact.
+		for i := len(t.Binding.Path) - 1; i >= 0; i-- {
+			_ = m.Prepend(sip.HeaderRoute, t.Binding.Path[i])
+		}
+	}
+	if m.Method == "REGISTER" {
+		p.addPath(r, m, out)
+	}
 	if p.recordRoutes(r, t, out) {
 		in := p.listenerOn(r.Source.Kind, r.Source.Local)
 		inTok, outTok := "", ""
@@ -244,6 +288,38 @@ func (f *fork) build(t *Target, d *transaction.Dest) *sip.Message {
 		Params: sip.Params(";branch=" + branchPrefix + r.loop + "." + randomToken(8) + ";rport"),
 	})
 	return m
+}
+
+// addPath puts us on the Path of a REGISTER we forward to another
+// registrar (RFC 3327, RFC 5626 §5.1): our URI on the listener facing it,
+// with the client's flow token, so that requests for the binding come back
+// through us and over the client's own flow; with ";ob" when the client
+// asks for outbound and it is on. A client that does not support Path
+// gets one only when a flow token is all that can reach it (WebSockets, or
+// any flow with EnableFlowTokens).
+func (p *Proxy) addPath(r *Request, m *sip.Message, out *Listener) {
+	if !m.HasToken(sip.HeaderSupported, "path") && !p.wantsToken(r.Source.Kind) {
+		return
+	}
+	u := out.RecordRoute
+	u.User = p.tokens.Encode(r.Source.ID, r.Source.Kind)
+	if !p.cfg.DisableOutbound && m.HasToken(sip.HeaderSupported, "outbound") && hasRegID(m) {
+		u.Params = u.Params.With("ob", "")
+	}
+	_ = m.Prepend(sip.HeaderPath, "<"+u.String()+">")
+}
+
+// hasRegID reports whether a Contact of m carries reg-id (RFC 5626).
+func hasRegID(m *sip.Message) bool {
+	for a, err := range m.Contacts() {
+		if err != nil {
+			return false
+		}
+		if _, ok := a.RegID(); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // recordRoutes decides whether the request for t is record-routed.
@@ -280,7 +356,12 @@ func strictRoute(m *sip.Message) {
 func (b *branch) onResponse(_ *transaction.ClientTx, resp *sip.Message, err error) {
 	f := b.f
 	if err != nil {
-		code := 503 // a transport error counts as a 503 (§16.7 step 1... §16.9)
+		// A transport error (not a timeout) means the flow failed: the
+		// instance's next flow, if any (RFC 5626 §5.3).
+		if b.failover(!errors.Is(err, transaction.ErrTimeout)) {
+			return
+		}
+		code := 503 // a transport error counts as a 503 (§16.9)
 		switch {
 		case errors.Is(err, transaction.ErrTimeout):
 			code = 408
@@ -296,6 +377,9 @@ func (b *branch) onResponse(_ *transaction.ClientTx, resp *sip.Message, err erro
 	}
 	resp.RemoveTopVia()
 	code := resp.StatusCode
+	if code == 430 && b.failover(true) {
+		return // RFC 5626 §5.3: the flow failed; the instance's next one
+	}
 	switch {
 	case code < 200:
 		f.mu.Lock()
@@ -333,6 +417,25 @@ func (b *branch) onResponse(_ *transaction.ClientTx, resp *sip.Message, err erro
 	default:
 		b.finish(resp)
 	}
+}
+
+// failover moves b to its target's next flow when failed is set, the
+// target has one and the request is not being cancelled; it reports
+// whether it did.
+func (b *branch) failover(failed bool) bool {
+	f := b.f
+	if !failed {
+		return false
+	}
+	f.mu.Lock()
+	next, ok := b.target.next()
+	if !ok || f.cancelled || b.final || b.provisional {
+		f.mu.Unlock()
+		return false
+	}
+	f.mu.Unlock()
+	b.send(next)
+	return true
 }
 
 // finish records a final non-2xx response of b.

@@ -78,6 +78,8 @@ type Config struct {
 	// EnableFlowTokens puts flow tokens in the Record-Route entries facing
 	// TCP and TLS clients too (WS and WSS always get them).
 	EnableFlowTokens bool
+	// DisableOutbound leaves ";ob" out of the Path we add (RFC 5626 off).
+	DisableOutbound bool
 	// HideTopology keeps our clients' addresses out of the Via headers
 	// (no received/rport): responses find their way by transaction state.
 	HideTopology bool

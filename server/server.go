@@ -199,6 +199,7 @@ func (s *Server) Start() error {
 		Registrar:           s.reg,
 		ForceRecordRouting:  cfg.ForceRecordRouting,
 		EnableFlowTokens:    cfg.EnableFlowTokens,
+		DisableOutbound:     cfg.DisableOutbound,
 		HideTopology:        cfg.HideTopology,
 		RelayForeignDomains: cfg.RelayForeignDomains == "all",
 		StaticRoutes:        statics,

@@ -88,8 +88,15 @@ func addr(t *testing.T, s *Server, k transport.Kind) netip.AddrPort {
 // dial connects a client UA of user@example.com to the server over kind.
 func dial(t *testing.T, s *Server, kind transport.Kind, user string, tc *tls.Config) *client.UA {
 	t.Helper()
+	return dialConfig(t, s, kind, client.Config{User: user, TLS: tc})
+}
+
+// dialConfig is dial with a client Config: Domain, Timeout, Transport and
+// Server are filled in.
+func dialConfig(t *testing.T, s *Server, kind transport.Kind, cfg client.Config) *client.UA {
+	t.Helper()
 	a := addr(t, s, kind)
-	cfg := client.Config{User: user, Domain: "example.com", Timeout: 5 * time.Second, TLS: tc}
+	cfg.Domain, cfg.Timeout = "example.com", 5*time.Second
 	switch kind {
 	case transport.UDP:
 		cfg.Transport, cfg.Server = "udp", a.String()

@@ -1,0 +1,42 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sipedge/sipedge/client"
+	"github.com/sipedge/sipedge/transport"
+)
+
+// TestEdgeAndRegistrar runs two sipedges: an edge that browsers reach over
+// WebSocket, whose static route sends example.com to a core registrar over
+// UDP. A REGISTER through the edge gets the edge's Path with the browser's
+// flow token and ";ob" (RFC 5626 §5.1, RFC 3327); a call from a phone at
+// the core follows that Path back through the edge to the browser's
+// WebSocket, and the browser hangs up through both.
+func TestEdgeAndRegistrar(t *testing.T) {
+	core := startServer(t, threeTransports)
+	coreUDP := addr(t, core, transport.UDP)
+	edge := startServer(t, fmt.Sprintf(`
+IPAddress = 127.0.0.1
+UDPPort = 5060
+WSPort = 8080
+Route1Pattern = example\.com
+Route1Destination = sip:%s
+`, coreUDP))
+	bob := dialConfig(t, edge, transport.WS, client.Config{User: "bob", Instance: "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", RegID: 1})
+	register(t, bob)
+	bs := core.Registrar().Lookup("sip:bob@example.com")
+	if len(bs) != 1 || len(bs[0].Path) != 1 {
+		t.Fatalf("core bindings %+v: want one with the edge's Path", bs)
+	}
+	path := bs[0].Path[0]
+	edgeUDP := addr(t, edge, transport.UDP)
+	if !strings.Contains(path, "@"+edgeUDP.String()) || !strings.Contains(path, ";ob") || !strings.Contains(path, ";lr") {
+		t.Fatalf("Path %q: want the edge's UDP address with a flow token, lr and ob", path)
+	}
+	alice := dial(t, core, transport.UDP, "alice", nil)
+	register(t, alice)
+	call(t, alice, bob)
+}
