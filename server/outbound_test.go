@@ -40,3 +40,54 @@ Route1Destination = sip:%s
 	register(t, alice)
 	call(t, alice, bob)
 }
+
+// TestInDialogBothWays sends in-dialog requests each way between two
+// browsers-like WS clients: the flow tokens in the Record-Route take each
+// to the other's WebSocket (RFC 7118, RFC 5626 §5.3).
+func TestInDialogBothWays(t *testing.T) {
+	s := startServer(t, threeTransports)
+	a := dial(t, s, transport.WS, "alice", nil)
+	b := dial(t, s, transport.WS, "bob", nil)
+	register(t, a)
+	register(t, b)
+	calls := make(chan *client.Call, 1)
+	go func() {
+		r := incoming(t, b)
+		c, err := r.Answer(ctx5(t), sdp)
+		if err != nil {
+			t.Error(err)
+			close(calls)
+			return
+		}
+		calls <- c
+	}()
+	ca, final, err := a.Invite(ctx5(t), b.AOR(), sdp, nil)
+	if err != nil || final.StatusCode != 200 {
+		t.Fatalf("INVITE: %v %v", final, err)
+	}
+	cb := <-calls
+	if cb == nil {
+		t.FailNow()
+	}
+	for i, pair := range []struct {
+		from *client.Call
+		to   *client.UA
+	}{{ca, b}, {cb, a}, {ca, b}} {
+		got := make(chan string, 1)
+		go func() {
+			r := incoming(t, pair.to)
+			_ = r.Respond(200, "", "", "")
+			got <- r.Msg.Method + " " + r.Msg.Body
+		}()
+		resp, err := pair.from.Request(ctx5(t), "INFO", "text/plain", fmt.Sprint(i))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("INFO %d: %v %v", i, resp, err)
+		}
+		if g := <-got; g != fmt.Sprintf("INFO %d", i) {
+			t.Fatalf("INFO %d arrived as %q", i, g)
+		}
+	}
+	if _, err := ca.Bye(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
+}
