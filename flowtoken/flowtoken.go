@@ -4,9 +4,31 @@
 // (the WebSocket or TCP connection) the token names, which is the only way
 // to reach a browser whose Contact is a ".invalid" name (RFC 7118).
 //
-// A token is base64url(flow id, transport, key id, MAC), the MAC being the
-// first 16 bytes of HMAC-SHA256 under the key. It says nothing of the
-// client's address, and a forged or altered token fails Decode.
+// # Format
+//
+// A token is the unpadded base64url spelling of
+//
+//	byte  0       format: version (high 4 bits, 1), expiry flag (0x08),
+//	              transport kind (low 3 bits)
+//	bytes 1-8     flow id, big-endian
+//	byte  9       key id: the first byte of the SHA-256 of the signing key
+//	bytes 10-13   expiry, unix seconds, big-endian (only with the flag)
+//	last 16       the first 16 bytes (128 bits) of HMAC-SHA256 under the
+//	              key, over a domain string and every byte before it
+//
+// that is 26 bytes, 35 characters, without expiry and 30 bytes, 40
+// characters, with one. The token says nothing of the client's address; a
+// forged or altered token (any bit of it, the expiry included) fails
+// Decode with ErrInvalid, and the MAC is compared in constant time. The
+// version nibble lets a later format be told apart (and refused) rather
+// than misread.
+//
+// # Keys
+//
+// A Codec holds one or more keys: the first signs, all verify, so keys can
+// be rotated across the nodes of a cluster without breaking dialogs. Keys
+// come from the configuration (ParseSecret) or from a random key kept in
+// the data directory (LoadOrCreateKey), so that tokens outlive a restart.
 package flowtoken
 
 import (
@@ -17,6 +39,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/sipedge/sipedge/transport"
 )
@@ -24,20 +48,40 @@ import (
 // MinKeyLen is the shortest key accepted: 128 bits.
 const MinKeyLen = 16
 
+// Token lengths, in characters.
 const (
-	payloadLen = 8 + 1 + 1 // flow id, transport kind, key index
-	macLen     = 16
-	rawLen     = payloadLen + macLen
-	// domain separates these MACs from any other use of the same key.
-	domain = "sipedge flow token v1"
+	Len       = 35 // a token without expiry
+	LenExpiry = 40 // a token with an expiry
 )
 
-// ErrInvalid is returned for a token that is malformed or whose MAC does not
-// match any key: a forged or altered token (a proxy answers 403).
+const (
+	version    = 1
+	flagExpiry = 0x08
+	kindMask   = 0x07
+	headLen    = 1 + 8 + 1 // format byte, flow id, key id
+	expiryLen  = 4
+	macLen     = 16
+	rawLen     = headLen + macLen
+	rawLenExp  = headLen + expiryLen + macLen
+	// domain separates these MACs from any other use of the same key, and
+	// from the MACs of the earlier, unversioned format.
+	domain = "sipedge flow token 2"
+)
+
+// ErrInvalid is returned for a token that is malformed, of an unknown
+// format version, or whose MAC does not match any key: a forged or altered
+// token (a proxy answers 403).
 var ErrInvalid = errors.New("flowtoken: invalid token")
 
+// ErrExpired is returned for a token whose MAC is good but whose expiry
+// has passed. It wraps ErrInvalid, so errors.Is(err, ErrInvalid) holds for
+// both (the proxy answers 403 either way) and errors.Is(err, ErrExpired)
+// tells them apart for the log.
+var ErrExpired = fmt.Errorf("%w: expired", ErrInvalid)
+
 // Codec makes and checks tokens. The first key signs; every key verifies,
-// so that keys can be rotated on a cluster without breaking dialogs.
+// so that keys can be rotated on a cluster without breaking dialogs. A
+// Codec is safe for concurrent use.
 type Codec struct {
 	keys [][]byte
 	ids  []byte // ids[i] names keys[i] in a token: the first byte of its SHA-256
@@ -60,13 +104,18 @@ func New(keys ...[]byte) (*Codec, error) {
 }
 
 // NewRandom returns a Codec with one fresh random 256-bit key: tokens then
-// live as long as the process, which is as long as its flows do.
+// live as long as the process.
 func NewRandom() *Codec {
+	c := &Codec{}
+	c.add(newKey())
+	return c
+}
+
+// newKey is a fresh random 256-bit key.
+func newKey() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24+)
-	c := &Codec{}
-	c.add(k)
-	return c
+	return k
 }
 
 // add appends a copy of key and its id. The id, not the key's position,
@@ -82,49 +131,111 @@ func (c *Codec) add(key []byte) {
 // of the last character: each token has exactly one spelling.
 func encoding() *base64.Encoding { return base64.RawURLEncoding.Strict() }
 
-// Encode returns the token for flow id of transport kind.
+// Encode returns the token, without expiry, for flow id of transport kind
+// (a transport.Kind from UDP to WSS): Len characters.
 func (c *Codec) Encode(id transport.FlowID, kind transport.Kind) string {
-	var raw [rawLen]byte
-	binary.BigEndian.PutUint64(raw[:8], uint64(id))
-	raw[8] = byte(kind)
-	raw[9] = c.ids[0]
-	c.mac(raw[payloadLen:payloadLen], c.keys[0], raw[:payloadLen])
-	return encoding().EncodeToString(raw[:])
+	return c.encode(id, kind, false, 0)
 }
 
-// Decode checks tok and returns the flow and transport it names.
+// EncodeUntil returns a token for flow id of transport kind that Decode
+// refuses from until on: LenExpiry characters. The expiry is kept in whole
+// seconds, rounded down, and saturates at the ends of its 32 bits (1970 and
+// February 2106). A zero until means no expiry, as Encode.
+func (c *Codec) EncodeUntil(id transport.FlowID, kind transport.Kind, until time.Time) string {
+	if until.IsZero() {
+		return c.encode(id, kind, false, 0)
+	}
+	s := until.Unix()
+	switch {
+	case s < 0:
+		s = 0
+	case s > math.MaxUint32:
+		s = math.MaxUint32
+	}
+	return c.encode(id, kind, true, uint32(s))
+}
+
+func (c *Codec) encode(id transport.FlowID, kind transport.Kind, hasExp bool, exp uint32) string {
+	var raw [rawLenExp]byte
+	raw[0] = version<<4 | byte(kind)&kindMask
+	binary.BigEndian.PutUint64(raw[1:9], uint64(id))
+	raw[9] = c.ids[0]
+	n := headLen
+	if hasExp {
+		raw[0] |= flagExpiry
+		binary.BigEndian.PutUint32(raw[headLen:], exp)
+		n += expiryLen
+	}
+	mac(raw[n:n], c.keys[0], raw[:n])
+	return encoding().EncodeToString(raw[:n+macLen])
+}
+
+// Decode checks tok at the current time and returns the flow and transport
+// it names; see DecodeAt.
 func (c *Codec) Decode(tok string) (transport.FlowID, transport.Kind, error) {
-	var raw [rawLen]byte
-	if encoding().EncodedLen(rawLen) != len(tok) {
-		return 0, 0, ErrInvalid
+	return c.DecodeAt(tok, time.Now())
+}
+
+// DecodeAt checks tok as of now and returns the flow and transport it
+// names. A malformed, forged or altered token gives ErrInvalid; a good one
+// whose expiry is at or before now gives ErrExpired.
+func (c *Codec) DecodeAt(tok string, now time.Time) (transport.FlowID, transport.Kind, error) {
+	id, kind, hasExp, exp, err := c.parse(tok)
+	if err != nil {
+		return 0, 0, err
 	}
-	if n, err := encoding().Decode(raw[:], []byte(tok)); err != nil || n != rawLen {
-		return 0, 0, ErrInvalid
+	if hasExp && !now.Before(time.Unix(int64(exp), 0)) {
+		return 0, 0, ErrExpired
 	}
+	return id, kind, nil
+}
+
+// parse checks the format and the MAC of tok, not its expiry.
+func (c *Codec) parse(tok string) (id transport.FlowID, kind transport.Kind, hasExp bool, exp uint32, err error) {
+	var n int
+	switch len(tok) {
+	case Len:
+		n = rawLen
+	case LenExpiry:
+		n, hasExp = rawLenExp, true
+	default:
+		return 0, 0, false, 0, ErrInvalid
+	}
+	var raw [rawLenExp]byte
+	if m, err := encoding().Decode(raw[:], []byte(tok)); err != nil || m != n {
+		return 0, 0, false, 0, ErrInvalid
+	}
+	if raw[0]>>4 != version || (raw[0]&flagExpiry != 0) != hasExp {
+		return 0, 0, false, 0, ErrInvalid
+	}
+	body := n - macLen
 	ok := false
-	for i, id := range c.ids {
-		if id != raw[9] {
+	for i, kid := range c.ids {
+		if kid != raw[9] {
 			continue
 		}
 		var want [macLen]byte
-		c.mac(want[:0], c.keys[i], raw[:payloadLen])
-		if hmac.Equal(want[:], raw[payloadLen:]) {
+		mac(want[:0], c.keys[i], raw[:body])
+		if hmac.Equal(want[:], raw[body:n]) {
 			ok = true
 			break
 		}
 	}
 	if !ok {
-		return 0, 0, ErrInvalid
+		return 0, 0, false, 0, ErrInvalid
 	}
-	kind := transport.Kind(raw[8])
+	kind = transport.Kind(raw[0] & kindMask)
 	if kind < transport.UDP || kind > transport.WSS {
-		return 0, 0, ErrInvalid
+		return 0, 0, false, 0, ErrInvalid
 	}
-	return transport.FlowID(binary.BigEndian.Uint64(raw[:8])), kind, nil
+	if hasExp {
+		exp = binary.BigEndian.Uint32(raw[headLen:])
+	}
+	return transport.FlowID(binary.BigEndian.Uint64(raw[1:9])), kind, hasExp, exp, nil
 }
 
 // mac appends the truncated MAC of payload under key to dst.
-func (c *Codec) mac(dst, key, payload []byte) {
+func mac(dst, key, payload []byte) {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(domain))
 	h.Write(payload)
