@@ -147,7 +147,7 @@ func (b *branch) send(t Target) {
 			lastErr = err
 			p.log.Debug("branch not sent", "dest", d.Addr, "kind", d.Kind, "err", err)
 		}
-		if next, ok := t.next(); ok && flowFailed(lastErr, gone) {
+		if next, ok := t.next(); ok && flowFailed(&t, lastErr, gone) {
 			t = next
 			continue
 		}
@@ -166,10 +166,12 @@ func (t Target) next() (Target, bool) {
 	return n, true
 }
 
-// flowFailed reports whether a send failed because the flow is gone, which
-// another flow of the same instance may mend.
-func flowFailed(err error, gone bool) bool {
-	return gone || errors.Is(err, transport.ErrFlowGone)
+// flowFailed reports whether a send failed because the flow failed (it is
+// gone, or writing to it failed), which another flow of the same instance
+// may mend.
+func flowFailed(t *Target, err error, gone bool) bool {
+	return gone || errors.Is(err, transport.ErrFlowGone) ||
+		t.Flow.ID != 0 && err != nil && !errors.Is(err, errNoDest)
 }
 
 // failureCode is the status a branch ends with when no destination took
@@ -178,7 +180,7 @@ func flowFailed(err error, gone bool) bool {
 // located, else 503 (a transport error, §16.9).
 func failureCode(t Target, err error, gone bool) int {
 	switch {
-	case flowFailed(err, gone) || errors.Is(err, errNoDest) && t.Gone != 0:
+	case flowFailed(&t, err, gone) || errors.Is(err, errNoDest) && t.Gone != 0:
 		if t.Gone != 0 {
 			return t.Gone
 		}
@@ -356,9 +358,10 @@ func strictRoute(m *sip.Message) {
 func (b *branch) onResponse(_ *transaction.ClientTx, resp *sip.Message, err error) {
 	f := b.f
 	if err != nil {
-		// A transport error (not a timeout) means the flow failed: the
-		// instance's next flow, if any (RFC 5626 §5.3).
-		if b.failover(!errors.Is(err, transaction.ErrTimeout)) {
+		// A transport error, or no answer at all, means the flow failed:
+		// the instance's next flow, if any (RFC 5626 §5.3). (failover
+		// refuses once a provisional response came: that flow worked.)
+		if b.failover(true) {
 			return
 		}
 		code := 503 // a transport error counts as a 503 (§16.9)

@@ -91,3 +91,39 @@ func TestInDialogBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFlowFailover registers one instance over two WebSockets with two
+// reg-ids and closes the newer one: the INVITE goes to the flow that is
+// left, not to both and not to nowhere (RFC 5626 §5.3).
+func TestFlowFailover(t *testing.T) {
+	s := startServer(t, threeTransports)
+	const inst = "urn:uuid:00000000-0000-4000-8000-000000000001"
+	b1 := dialConfig(t, s, transport.WS, client.Config{User: "bob", Instance: inst, RegID: 1})
+	register(t, b1)
+	b2 := dialConfig(t, s, transport.WS, client.Config{User: "bob", Instance: inst, RegID: 2})
+	register(t, b2)
+	if n := len(s.Registrar().Lookup("sip:bob@example.com")); n != 2 {
+		t.Fatalf("%d bindings, want 2 (one per reg-id)", n)
+	}
+	b2.Close()
+	a := dial(t, s, transport.UDP, "alice", nil)
+	done := make(chan error, 1)
+	go func() {
+		r := incoming(t, b1)
+		c, err := r.Answer(ctx5(t), sdp)
+		if err == nil {
+			<-c.Done()
+		}
+		done <- err
+	}()
+	c, final, err := a.Invite(ctx5(t), "sip:bob@example.com", sdp, nil)
+	if err != nil || final.StatusCode != 200 {
+		t.Fatalf("INVITE: %v %v", final, err)
+	}
+	if _, err := c.Bye(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +141,11 @@ func register(t *testing.T, ua *client.UA) {
 func incoming(t *testing.T, ua *client.UA) *client.ServerRequest {
 	t.Helper()
 	select {
-	case r := <-ua.Incoming():
+	case r, ok := <-ua.Incoming():
+		if !ok {
+			t.Errorf("%s: closed while a request was awaited", ua.AOR())
+			runtime.Goexit()
+		}
 		return r
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%s: no request came", ua.AOR())
