@@ -333,10 +333,13 @@ func (c *streamConn) writeWith(w func() error) error {
 	return nil
 }
 
+// failLocked closes the connection after a failed write; the error is
+// ErrFlowGone too, since the flow is: a proxy then answers 430 or tries the
+// instance's next flow (RFC 5626 §5.3).
 func (c *streamConn) failLocked(err error) error {
 	c.closed = true
 	c.conn.Close()
-	return fmt.Errorf("transport: write to %v: %w", c.flow.Remote, err)
+	return fmt.Errorf("transport: write to %v: %w: %w", c.flow.Remote, err, ErrFlowGone)
 }
 
 func (c *streamConn) close() {
