@@ -25,6 +25,7 @@ const (
 	maxMaxTransactions     = 10000000
 	maxExpiresSeconds      = 365 * 24 * 3600
 	maxGraceSeconds        = 3600
+	maxFlowTimer           = 3600 // seconds
 )
 
 // legacyPorts are the single-listener keys, in the order their listeners are
@@ -100,7 +101,11 @@ func (b *builder) build(source string) *Config {
 	}
 	c.ForceRecordRouting = b.boolean("ForceRecordRouting")
 	c.DisableOutbound = b.boolean("DisableOutbound")
+	c.FlowTimer = time.Duration(b.seconds("FlowTimer", 0, 0, maxFlowTimer)) * time.Second
+	c.AssumeFirstHopSupportsOutbound = b.boolean("AssumeFirstHopSupportsOutbound")
+	b.outboundOff(c)
 	c.EnableFlowTokens = b.boolean("EnableFlowTokens")
+	c.FlowTokenSecrets = b.secrets()
 	c.HideTopology = b.boolean("HideTopology")
 	if e := b.get("AssumePath"); e != nil {
 		if _, ok := b.parseBool(e); ok {
@@ -131,6 +136,21 @@ func (b *builder) build(source string) *Config {
 	c.ShutdownGrace = time.Duration(b.seconds("ShutdownGracePeriod", defaultShutdownGrace, 0, maxGraceSeconds)) * time.Second
 	c.MaxTransactions = b.count("MaxTransactions", defaultMaxTransactions, 100, maxMaxTransactions)
 	return c
+}
+
+// outboundOff refuses the outbound settings that DisableOutbound would make
+// pointless (repro ignores them silently).
+func (b *builder) outboundOff(c *Config) {
+	if !c.DisableOutbound {
+		return
+	}
+	d := b.posOf("DisableOutbound")
+	if e := b.get("FlowTimer"); e != nil && c.FlowTimer > 0 {
+		b.bad(e, "has no effect with DisableOutbound = true (%s): remove one of them", d)
+	}
+	if e := b.get("AssumeFirstHopSupportsOutbound"); e != nil && c.AssumeFirstHopSupportsOutbound {
+		b.bad(e, "has no effect with DisableOutbound = true (%s): remove one of them", d)
+	}
 }
 
 // empty reports an empty value for a key that needs one; true means it was empty.

@@ -199,6 +199,18 @@ type Config struct {
 	MaxTransactions     int           // bound of the transaction table (new requests past it get 503)
 	Warnings            []*Error      // settings accepted with a warning, e.g. AssumePath
 
+	// FlowTimer is the Flow-Timer put in the 200 to an outbound
+	// registration (RFC 5626 §5.4); 0 leaves it out.
+	FlowTimer time.Duration
+	// AssumeFirstHopSupportsOutbound treats the first hop of a REGISTER as
+	// supporting outbound even when nothing says so (RFC 5626 §6: a Path
+	// without ;ob); repro's key.
+	AssumeFirstHopSupportsOutbound bool
+	// FlowTokenSecrets are the FlowTokenSecret keys, decoded: the first
+	// signs flow tokens, all verify. Empty means the key kept in
+	// DataDirectory (flowtoken.key). Never log them.
+	FlowTokenSecrets [][]byte
+
 	set map[string]Pos // lower-case canonical key -> where it was set
 }
 

@@ -136,7 +136,7 @@ func (r *reader) line(name string, lineNo int, line string, chain []string) {
 	}
 	eq := strings.IndexByte(line, '=')
 	if eq < 0 {
-		r.fail(name, lineNo, "", "%s is not a setting: want Key = value", quoteShort(line))
+		r.fail(name, lineNo, "", "%s is not a setting: want Key = value", quoteItem(line))
 		return
 	}
 	key, value := strings.TrimSpace(line[:eq]), strings.TrimSpace(line[eq+1:])
@@ -167,7 +167,7 @@ func (r *reader) key(file string, line int, key string) (keyRef, bool) {
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			r.fail(file, line, "", "%s is not a key: keys are letters and digits", quoteShort(key))
+			r.fail(file, line, "", "%s is not a key: keys are letters and digits", quoteItem(key))
 			return keyRef{}, false
 		}
 	}
@@ -244,12 +244,12 @@ func (r *reader) override(item string, seen map[string]bool) {
 	s := strings.TrimPrefix(item, "--")
 	eq := strings.IndexByte(s, '=')
 	if eq < 0 {
-		r.fail(commandLine, 0, "", "%s is not a setting: want --Key=value", quoteShort(item))
+		r.fail(commandLine, 0, "", "%s is not a setting: want --Key=value", quoteItem(item))
 		return
 	}
 	key, value := strings.TrimSpace(s[:eq]), strings.TrimSpace(s[eq+1:])
 	if len(s) > maxLineLen {
-		r.fail(commandLine, 0, "", "%s is longer than 8 KiB", quoteShort(item))
+		r.fail(commandLine, 0, "", "%s is longer than 8 KiB", quoteItem(item))
 		return
 	}
 	ref, ok := r.key(commandLine, 0, key)
