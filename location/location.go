@@ -59,8 +59,23 @@ type Binding struct {
 	Flow transport.Flow
 	// Instance is the +sip.instance value (RFC 5626), "" when absent.
 	Instance string
-	// RegID is the reg-id (RFC 5626), 0 when absent.
+	// RegID is the reg-id (RFC 5626), 0 when absent. It is kept even when
+	// outbound did not apply; only Outbound says whether it is the
+	// binding's identity.
 	RegID uint32
+	// Outbound is set when the binding was registered with RFC 5626
+	// semantics (instance and reg-id, "Supported: outbound", outbound on
+	// in the registrar): its identity is (AOR, Instance, RegID) rather
+	// than the Contact URI, and Flow is the one flow it stands for. The
+	// bindings of one Instance with different RegIDs are alternative
+	// flows to the same user agent (RFC 5626 §7: try them in turn on
+	// 430).
+	Outbound bool
+	// TempGRUUs holds the user parts of the temporary GRUUs (RFC 5627
+	// §5.1) issued to this binding, oldest first, newest last, at most
+	// a few (the registrar bounds them). Each reaches the bindings of
+	// Instance while this binding lives.
+	TempGRUUs []string
 	// Updated is when the binding was last written; among bindings of
 	// equal q the most recent comes first.
 	Updated time.Time

@@ -61,29 +61,34 @@ func (m *Memory) Lookup(aor string, now time.Time) []Binding {
 	for i := range cur {
 		if !cur[i].Expired(now) {
 			live++
-			paths += len(cur[i].Path)
+			paths += len(cur[i].Path) + len(cur[i].TempGRUUs)
 		}
 	}
 	if live == 0 {
 		return nil
 	}
 	out := make([]Binding, 0, live)
-	// One backing array for every Path, so that a caller writing into
-	// one cannot change the store.
+	// One backing array for every Path and TempGRUUs, so that a caller
+	// writing into one cannot change the store.
 	var pathBuf []string
 	if paths > 0 {
 		pathBuf = make([]string, 0, paths)
+	}
+	own := func(s []string) []string {
+		if len(s) == 0 {
+			return s
+		}
+		start := len(pathBuf)
+		pathBuf = append(pathBuf, s...)
+		return pathBuf[start:len(pathBuf):len(pathBuf)]
 	}
 	for i := range cur {
 		if cur[i].Expired(now) {
 			continue
 		}
 		b := cur[i]
-		if len(b.Path) > 0 {
-			start := len(pathBuf)
-			pathBuf = append(pathBuf, b.Path...)
-			b.Path = pathBuf[start:len(pathBuf):len(pathBuf)]
-		}
+		b.Path = own(b.Path)
+		b.TempGRUUs = own(b.TempGRUUs)
 		out = append(out, b)
 	}
 	return out
@@ -117,6 +122,7 @@ func (m *Memory) Update(aor string, now time.Time, fn func(cur []Binding) ([]Bin
 			continue
 		}
 		b.Path = slices.Clip(slices.Clone(b.Path))
+		b.TempGRUUs = slices.Clip(slices.Clone(b.TempGRUUs))
 		keep = append(keep, b)
 	}
 	if d := int64(len(keep) - len(stored)); d > 0 {

@@ -72,15 +72,30 @@ func TestLookupIsCallers(t *testing.T) {
 	const aor = "sip:a@x"
 	b := bind(t, aor, "<sip:a@1.example>", 1000, t0.Add(time.Hour), t0)
 	b.Path = []string{"<sip:p1@edge;lr>", "<sip:p2@core;lr>"}
+	b.TempGRUUs = make([]string, 2, 8)
+	b.TempGRUUs[0], b.TempGRUUs[1] = "tgruu.one", "tgruu.two"
 	if err := m.Update(aor, t0, set(b)); err != nil {
 		t.Fatal(err)
 	}
 	b.Path[0] = "changed by the writer"
+	b.TempGRUUs[0] = "changed by the writer"
 	got := m.Lookup(aor, t0)
 	got[0].Path[0] = "changed by the reader"
+	got[0].TempGRUUs[1] = "changed by the reader"
 	got[0].Q = 1
+	// Appending to a binding handed to Update's fn must not reach the
+	// store's array either.
+	err := m.Update(aor, t0, func(cur []Binding) ([]Binding, error) {
+		_ = append(cur[0].TempGRUUs, "appended in fn")
+		_ = append(cur[0].Path, "appended in fn")
+		return nil, errors.New("no change")
+	})
+	if err == nil {
+		t.Fatal("refusing fn gave no error")
+	}
 	again := m.Lookup(aor, t0)
-	if again[0].Path[0] != "<sip:p1@edge;lr>" || again[0].Q != 1000 {
+	if again[0].Path[0] != "<sip:p1@edge;lr>" || again[0].Q != 1000 ||
+		!slices.Equal(again[0].TempGRUUs, []string{"tgruu.one", "tgruu.two"}) {
 		t.Fatalf("store changed through a caller's slice: %+v", again[0])
 	}
 }
@@ -272,11 +287,14 @@ func TestModel(t *testing.T) {
 					}
 					a, _ := sip.ParseAddr(c)
 					next = append(next, Binding{
-						AOR:     aor,
-						Contact: a,
-						Q:       rapid.SampledFrom([]int{0, 500, 1000}).Draw(rt, "q"),
-						Expires: now.Add(time.Duration(rapid.IntRange(0, 10).Draw(rt, "exp")) * time.Second),
-						Updated: now.Add(time.Duration(rapid.IntRange(-3, 0).Draw(rt, "upd")) * time.Second),
+						AOR:      aor,
+						Contact:  a,
+						Q:        rapid.SampledFrom([]int{0, 500, 1000}).Draw(rt, "q"),
+						Expires:  now.Add(time.Duration(rapid.IntRange(0, 10).Draw(rt, "exp")) * time.Second),
+						Updated:  now.Add(time.Duration(rapid.IntRange(-3, 0).Draw(rt, "upd")) * time.Second),
+						Outbound: rapid.Bool().Draw(rt, "outbound"),
+						TempGRUUs: rapid.SliceOfN(rapid.SampledFrom([]string{"tgruu.a", "tgruu.b", "tgruu.c"}), 0, 3).
+							Draw(rt, "tgruus"),
 					})
 				}
 				fail := rapid.IntRange(0, 4).Draw(rt, "fail") == 0
@@ -337,7 +355,8 @@ func TestModel(t *testing.T) {
 					rt.Fatalf("Lookup(%s) = %v, model %v", aor, uris(got), uris(want))
 				}
 				for i := range got {
-					if got[i].Q != want[i].Q || !got[i].Expires.Equal(want[i].Expires) {
+					if got[i].Q != want[i].Q || !got[i].Expires.Equal(want[i].Expires) ||
+						got[i].Outbound != want[i].Outbound || !slices.Equal(got[i].TempGRUUs, want[i].TempGRUUs) {
 						rt.Fatalf("Lookup(%s)[%d] = %+v, model %+v", aor, i, got[i], want[i])
 					}
 				}

@@ -1,7 +1,9 @@
 // Package registrar implements REGISTER processing (RFC 3261 §10.3) over a
 // location.Store: adding, refreshing and removing bindings, queries, the
 // Min-Expires and maximum-expiry policy, the Call-ID/CSeq ordering rule
-// and a cap on bindings per address-of-record.
+// and a cap on bindings per address-of-record; outbound bindings keyed by
+// instance and reg-id (RFC 5626 §6), Path (RFC 3327), and public and
+// temporary GRUUs (RFC 5627 §5) with LookupURI to resolve them.
 //
 // The caller decides that the request's domain is ours and authenticates
 // it (steps 1-4); Register does steps 5-8 and returns the response.
@@ -31,6 +33,12 @@ const (
 	DefaultMaxBindingsPerAOR = 20
 	// DefaultSweepInterval is Run's interval when it is given none.
 	DefaultSweepInterval = 30 * time.Second
+	// DefaultMaxTempGRUUs is the number of temporary GRUUs the registrar
+	// indexes in total when Config.MaxTempGRUUs is 0.
+	DefaultMaxTempGRUUs = 1 << 20
+	// TempGRUUsPerBinding is how many temporary GRUUs a binding keeps:
+	// each refresh issues a new one and the oldest beyond this lapses.
+	TempGRUUsPerBinding = 16
 )
 
 // Config configures a Registrar. Zero fields take the defaults.
@@ -56,6 +64,29 @@ type Config struct {
 	// Logger receives refusals at debug level and store failures at
 	// error level (default: discarded).
 	Logger *slog.Logger
+
+	// Outbound turns RFC 5626 on: a Contact with +sip.instance and
+	// reg-id in a REGISTER with "Supported: outbound" is bound by
+	// (AOR, instance, reg-id) and replaces the earlier flow of that pair,
+	// and the 200 carries "Require: outbound". Off, such contacts follow
+	// RFC 3261 (the server sets it from !DisableOutbound).
+	Outbound bool
+	// AssumeFirstHopSupportsOutbound skips the RFC 5626 §6 check that
+	// the first hop supports outbound (the 439 response).
+	AssumeFirstHopSupportsOutbound bool
+	// FlowTimer, when > 0, goes in whole seconds (at least 1) into a
+	// Flow-Timer header of each 200 that carries "Require: outbound"
+	// (RFC 5626 §5.4): the longest the client should leave its flow
+	// without a keep-alive.
+	FlowTimer time.Duration
+	// GRUU turns RFC 5627 on: a Contact with +sip.instance in a REGISTER
+	// with "Supported: gruu" gets a pub-gruu and a new temp-gruu in the
+	// 200, and LookupURI resolves them (the server sets it true).
+	GRUU bool
+	// MaxTempGRUUs caps the temporary GRUUs indexed in total (default
+	// DefaultMaxTempGRUUs); past it a registration gets no new temp-gruu
+	// (its pub-gruu and earlier temp-gruus still work).
+	MaxTempGRUUs int
 }
 
 // Registrar applies REGISTER requests to a location.Store. It is safe for
@@ -70,6 +101,13 @@ type Registrar struct {
 	log        *slog.Logger
 	minExpires string // Min-Expires header value
 	fullLogged onceAMinute
+
+	outbound  bool
+	assumeOB  bool
+	flowTimer string // Flow-Timer header value, "" for none
+	gruu      bool
+	supported string // Supported header value of a 200
+	temp      *tempIndex
 }
 
 // onceAMinute lets a repeated condition be logged at most once a minute.
@@ -89,9 +127,13 @@ func New(cfg Config) (*Registrar, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("registrar: Config.Store is nil")
 	}
-	if cfg.MinExpires < 0 || cfg.MaxExpires < 0 || cfg.DefaultExpires < 0 || cfg.MaxBindingsPerAOR < 0 {
-		return nil, fmt.Errorf("registrar: negative limit in config (min %v, max %v, default %v, bindings %d)",
-			cfg.MinExpires, cfg.MaxExpires, cfg.DefaultExpires, cfg.MaxBindingsPerAOR)
+	if cfg.MinExpires < 0 || cfg.MaxExpires < 0 || cfg.DefaultExpires < 0 || cfg.MaxBindingsPerAOR < 0 ||
+		cfg.FlowTimer < 0 || cfg.MaxTempGRUUs < 0 {
+		return nil, fmt.Errorf("registrar: negative limit in config (min %v, max %v, default %v, bindings %d, flow timer %v, temp-gruus %d)",
+			cfg.MinExpires, cfg.MaxExpires, cfg.DefaultExpires, cfg.MaxBindingsPerAOR, cfg.FlowTimer, cfg.MaxTempGRUUs)
+	}
+	if cfg.MaxTempGRUUs == 0 {
+		cfg.MaxTempGRUUs = DefaultMaxTempGRUUs
 	}
 	if cfg.MinExpires == 0 {
 		cfg.MinExpires = DefaultMinExpires
@@ -129,6 +171,20 @@ func New(cfg Config) (*Registrar, error) {
 		maxPerAOR: cfg.MaxBindingsPerAOR,
 		now:       cfg.Now,
 		log:       cfg.Logger,
+		outbound:  cfg.Outbound,
+		assumeOB:  cfg.AssumeFirstHopSupportsOutbound,
+		gruu:      cfg.GRUU,
+		supported: "path",
+		temp:      newTempIndex(cfg.MaxTempGRUUs),
+	}
+	if cfg.FlowTimer > 0 {
+		r.flowTimer = strconv.FormatInt(max(int64(cfg.FlowTimer/time.Second), 1), 10)
+	}
+	if r.outbound {
+		r.supported += ", outbound"
+	}
+	if r.gruu {
+		r.supported += ", gruu"
 	}
 	r.def = max(r.def, r.min)
 	if r.max < r.def {
@@ -158,9 +214,11 @@ func (r *Registrar) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n := r.store.Sweep(r.now()); n > 0 {
+			now := r.now()
+			if n := r.store.Sweep(now); n > 0 {
 				r.log.Debug("registrar: expired bindings swept", "count", n, "remaining", r.store.Len())
 			}
+			r.temp.sweep(now)
 		}
 	}
 }
@@ -169,7 +227,28 @@ func (r *Registrar) Run(ctx context.Context, interval time.Duration) {
 type contact struct {
 	uri     sip.URI // the request's, for matching
 	expires uint32  // granted, seconds; 0 removes
-	binding location.Binding
+	// instance is the +sip.instance value as the request has it ("" when
+	// absent), for matching; the binding keeps its own copy.
+	instance string
+	// outbound is set when RFC 5626 applies to this contact: its
+	// identity is (instance, reg-id), not uri.
+	outbound bool
+	// tempGRUU is the user part of the temp-gruu to issue ("" for none).
+	tempGRUU string
+	binding  location.Binding
+}
+
+// matches reports whether the existing binding b is the one c adds,
+// refreshes or removes. An outbound contact is the binding of the same
+// instance and reg-id registered with outbound (whatever its Contact URI,
+// Call-ID or flow: RFC 5626 §6), or a binding without outbound whose URI
+// is c's (the same contact under RFC 3261 rules). Any other contact is
+// the bindings with its URI (§10.3 step 7, §19.1.4).
+func (c *contact) matches(b *location.Binding) bool {
+	if c.outbound && b.Outbound {
+		return b.RegID == c.binding.RegID && strings.EqualFold(b.Instance, c.instance)
+	}
+	return c.uri.Equal(&b.Contact.URI)
 }
 
 // Refusals from the update function.
@@ -185,13 +264,21 @@ var (
 //
 // Statuses: 200 with every current binding (Contact;expires=N) and a Date;
 // 400 for a malformed Contact, expires, q or reg-id, or a "*" mixed with
-// other contacts or with an expiry other than 0; 404 for a To that is not
-// a sip or sips URI (no address-of-record, §10.3 step 5); 420 for a
-// Require this registrar does not support; 423 with Min-Expires; 500 for
-// a REGISTER out of order (same Call-ID as a binding it touches, CSeq not
-// higher, §10.3 steps 6 and 7: the RFC says only that "the request fails",
-// and 500 is what §12.2.2 prescribes for a request out of order in a
-// dialog); 503 past MaxBindingsPerAOR or the store's total cap.
+// other contacts or with an expiry other than 0, or an outbound contact
+// registered together with other contacts (RFC 5626 §6); 404 for a To
+// that is not a sip or sips URI (no address-of-record, §10.3 step 5); 420
+// for a Require this registrar does not support; 423 with Min-Expires;
+// 439 when outbound is asked for and the first hop lacks it (RFC 5626
+// §6); 500 for a REGISTER out of order (same Call-ID as a binding it
+// touches, CSeq not higher, §10.3 steps 6 and 7: the RFC says only that
+// "the request fails", and 500 is what §12.2.2 prescribes for a request
+// out of order in a dialog); 503 past MaxBindingsPerAOR or the store's
+// total cap.
+//
+// With Config.Outbound, the 200 to a REGISTER in which outbound applied
+// carries "Require: outbound" (and Flow-Timer when configured); with
+// Config.GRUU and "Supported: gruu", each Contact with an instance
+// carries pub-gruu and temp-gruu (RFC 5627 §5.2).
 func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message {
 	if req == nil || !req.IsRequest() {
 		return nil
@@ -201,7 +288,7 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 		_ = resp.Add("Allow", "REGISTER")
 		return resp
 	}
-	if bad := unsupported(req); bad != "" {
+	if bad := r.unsupported(req); bad != "" {
 		resp := r.respond(req, 420, "")
 		_ = resp.Add("Unsupported", bad)
 		return resp
@@ -212,12 +299,21 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 		return r.refuse(req, 404, "Not Found - To is not a sip or sips address-of-record", aor)
 	}
 	now := r.now()
+	// RFC 5626 §6: outbound needs the UA's "Supported: outbound"; RFC
+	// 5627 §5.1: GRUUs need its "Supported: gruu".
+	wantsOutbound := r.outbound && req.HasToken(sip.HeaderSupported, "outbound")
+	wantsGRUU := r.gruu && req.HasToken(sip.HeaderSupported, "gruu")
 
 	// Step 6: the Contacts, "*" alone and only with Expires: 0.
 	var (
 		contacts []contact
 		wildcard bool
 		reqPaths []string
+		// outbound: some contact is bound with RFC 5626 rules; obAdds:
+		// one of them with a non-zero expiry; adds: contacts with one.
+		outbound bool
+		obAdds   bool
+		adds     int
 	)
 	for a, err := range req.Contacts() {
 		if err != nil {
@@ -243,9 +339,16 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 			}
 			return resp
 		}
+		// RFC 5626 §6: a reg-id without an instance is ignored; so is
+		// one the UA did not ask outbound for.
+		c.outbound = wantsOutbound && c.instance != "" && c.binding.RegID != 0
+		c.binding.Outbound = c.outbound
+		outbound = outbound || c.outbound
 		if c.expires == 0 {
 			continue
 		}
+		adds++
+		obAdds = obAdds || c.outbound
 		if status, reason = clone(&a, c); status != 0 {
 			return r.refuse(req, status, reason, aor)
 		}
@@ -258,14 +361,41 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 			return r.refuse(req, 400, "Bad Request - Contact * without Expires: 0", aor)
 		}
 	}
+	var lastPath sip.Addr
 	for v, err := range req.Values(sip.HeaderPath) {
 		if err == nil {
-			_, err = sip.ParseAddr(v)
+			lastPath, err = sip.ParseAddr(v)
 		}
 		if err != nil {
 			return r.refuse(req, 400, "Bad Request - malformed Path", aor)
 		}
 		reqPaths = append(reqPaths, v)
+	}
+	if outbound {
+		// RFC 5626 §6: one flow per registration; a REGISTER that adds an
+		// outbound binding may remove others but add nothing else.
+		if obAdds && adds > 1 {
+			return r.refuse(req, 400, "Bad Request - outbound contact with other contacts", aor)
+		}
+		if !r.assumeOB && !firstHopOutbound(req, reqPaths, &lastPath) {
+			return r.refuse(req, 439, "", aor)
+		}
+	}
+	// The temp-gruus to issue, drawn before the store's lock is held.
+	if wantsGRUU {
+		for i := range contacts {
+			c := &contacts[i]
+			if c.expires == 0 || c.instance == "" {
+				continue
+			}
+			if !r.temp.room() {
+				if r.temp.fullLogged.logDue(now) {
+					r.log.Warn("registrar: temp-gruu index full, no new temp-gruus (logged once a minute)", "max", r.temp.max)
+				}
+				break
+			}
+			c.tempGRUU = newTempGRUU()
+		}
 	}
 
 	var bindings []location.Binding
@@ -283,7 +413,7 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 				ownPaths[i] = strings.Clone(p)
 			}
 		}
-		binding := func(c *contact) location.Binding {
+		binding := func(c *contact, replaced []location.Binding) location.Binding {
 			b := c.binding
 			b.AOR = aor
 			b.Expires = now.Add(time.Duration(c.expires) * time.Second)
@@ -292,9 +422,19 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 			b.Path = ownPaths
 			b.Flow = src
 			b.Updated = now
+			b.TempGRUUs = tempGRUUs(replaced, &b, c.tempGRUU)
 			return b
 		}
+		// The temp-gruus of the bindings before and after, for the index.
+		var (
+			oldTemp []string
+			newTemp []tempKey
+		)
 		err := r.store.Update(aor, now, func(cur []location.Binding) ([]location.Binding, error) {
+			oldTemp, newTemp = oldTemp[:0], newTemp[:0]
+			for i := range cur {
+				oldTemp = append(oldTemp, cur[i].TempGRUUs...)
+			}
 			// Step 7 for "*", step 6/7 for each contact: a binding from
 			// the same Call-ID may change only with a higher CSeq.
 			for i := range cur {
@@ -306,7 +446,7 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 					return nil, errOutOfOrder
 				}
 				for j := range contacts {
-					if contacts[j].uri.Equal(&b.Contact.URI) {
+					if contacts[j].matches(b) {
 						return nil, errOutOfOrder
 					}
 				}
@@ -317,22 +457,30 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 			}
 			next := make([]location.Binding, 0, len(cur)+len(contacts))
 			next = append(next, cur...)
+			var replaced []location.Binding
 			for j := range contacts {
 				c := &contacts[j]
-				// A later Contact with the same URI wins over an earlier one.
-				next = deleteURI(next, &c.uri)
+				// A later Contact for the same binding wins over an
+				// earlier one.
+				next, replaced = deleteMatching(next, c, replaced[:0])
 				if c.expires > 0 {
-					next = append(next, binding(c))
+					next = append(next, binding(c, replaced))
 				}
 			}
 			if len(next) > r.maxPerAOR && len(next) > len(cur) {
 				return nil, errTooMany
+			}
+			for i := range next {
+				for _, t := range next[i].TempGRUUs {
+					newTemp = append(newTemp, tempKey{user: t, expires: next[i].Expires})
+				}
 			}
 			bindings = next
 			return next, nil
 		})
 		switch {
 		case err == nil:
+			r.temp.update(aor, oldTemp, newTemp)
 		case errors.Is(err, errOutOfOrder):
 			return r.refuse(req, 500, "Server Internal Error - CSeq out of order", aor)
 		case errors.Is(err, errTooMany):
@@ -353,12 +501,21 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 		}
 		bindings = live(bindings, now)
 	}
-	return r.ok(req, bindings, now)
+	resp := r.ok(req, aor, bindings, now, wantsGRUU)
+	if outbound {
+		// RFC 5626 §6: the UA asked (Supported: outbound) and the reg-id
+		// was not ignored; §5.4 for the Flow-Timer.
+		_ = resp.Add("Require", "outbound")
+		if r.flowTimer != "" {
+			_ = resp.Add("Flow-Timer", r.flowTimer)
+		}
+	}
+	return resp
 }
 
 // check reads a Contact's expiry (expires parameter, else Expires header,
-// else the default), q and reg-id into c, and returns a refusal status
-// and reason, or 0.
+// else the default), q, reg-id and instance into c, and returns a refusal
+// status and reason, or 0.
 func (r *Registrar) check(req *sip.Message, a *sip.Addr, c *contact) (int, string) {
 	e, ok := a.Expires()
 	switch {
@@ -388,14 +545,16 @@ func (r *Registrar) check(req *sip.Message, a *sip.Addr, c *contact) (int, strin
 	} else if a.Params.Has("reg-id") {
 		return 400, "Bad Request - malformed reg-id"
 	}
+	c.instance = a.Instance()
 	return 0, ""
 }
 
-// clone gives c's binding its own copy of the Contact without expires,
-// sharing nothing with the request's buffer.
+// clone gives c's binding its own copy of the Contact without expires and
+// without GRUUs (the registrar writes its own into each 200), sharing
+// nothing with the request's buffer.
 func clone(a *sip.Addr, c *contact) (int, string) {
 	own := *a
-	own.Params = own.Params.Without("expires")
+	own.Params = own.Params.Without("expires").Without("pub-gruu").Without("temp-gruu")
 	// One new string of the exact text; parsing it again points every
 	// field of the stored Addr into it.
 	u := &own.URI
@@ -410,16 +569,19 @@ func clone(a *sip.Addr, c *contact) (int, string) {
 	return 0, ""
 }
 
-// deleteURI removes the bindings whose Contact URI equals u (§19.1.4).
-func deleteURI(bs []location.Binding, u *sip.URI) []location.Binding {
+// deleteMatching removes from bs the bindings c matches and appends them
+// to removed.
+func deleteMatching(bs []location.Binding, c *contact, removed []location.Binding) ([]location.Binding, []location.Binding) {
 	out := bs[:0]
 	for i := range bs {
-		if !bs[i].Contact.URI.Equal(u) {
+		if c.matches(&bs[i]) {
+			removed = append(removed, bs[i])
+		} else {
 			out = append(out, bs[i])
 		}
 	}
 	clear(bs[len(out):])
-	return out
+	return out, removed
 }
 
 // live sorts bs as Lookup would and drops what has expired.
@@ -453,15 +615,18 @@ func before(a, b *location.Binding) bool {
 
 // unsupported returns the Require option tags Register does not support,
 // comma-separated, or "".
-func unsupported(req *sip.Message) string {
+func (r *Registrar) unsupported(req *sip.Message) string {
 	var bad []string
 	for v, err := range req.Values(sip.HeaderRequire) {
 		if err != nil {
 			break
 		}
-		// "path" is understood: bindings keep their Path and the 200
-		// returns it.
-		if !strings.EqualFold(v, "path") {
+		switch {
+		case strings.EqualFold(v, "path"):
+			// Understood: bindings keep their Path and the 200 returns it.
+		case r.outbound && strings.EqualFold(v, "outbound"):
+		case r.gruu && strings.EqualFold(v, "gruu"):
+		default:
 			bad = append(bad, v)
 		}
 	}
@@ -471,23 +636,36 @@ func unsupported(req *sip.Message) string {
 // dateLayout is the SIP-date of RFC 3261 §20.17 (RFC 1123, always GMT).
 const dateLayout = "Mon, 02 Jan 2006 15:04:05 GMT"
 
-// ok builds the 200: every binding with the seconds it has left, a Date,
-// and the request's Path when the client supports path (RFC 3327 §5.3).
-func (r *Registrar) ok(req *sip.Message, bindings []location.Binding, now time.Time) *sip.Message {
+// ok builds the 200: every binding with the seconds it has left (and,
+// when gruu, its instance's pub-gruu and newest temp-gruu, RFC 5627
+// §5.2), a Date, Supported, and the request's Path when the client
+// supports path (RFC 3327 §5.3).
+func (r *Registrar) ok(req *sip.Message, aor string, bindings []location.Binding, now time.Time, gruu bool) *sip.Message {
 	resp := r.respond(req, 200, "")
 	buf := make([]byte, 0, 256)
 	for i := range bindings {
 		b := &bindings[i]
 		left := (b.Expires.Sub(now) + time.Second - 1) / time.Second
 		a := b.Contact
-		// The registrar stores Contacts without expires; another writer
-		// of the store might not.
-		a.Params = a.Params.Without("expires")
+		// The registrar stores Contacts without expires and GRUUs;
+		// another writer of the store might not.
+		a.Params = a.Params.Without("expires").Without("pub-gruu").Without("temp-gruu")
 		buf = a.AppendTo(buf[:0])
 		buf = append(buf, ";expires="...)
 		buf = strconv.AppendInt(buf, int64(left), 10)
+		if gruu && b.Instance != "" {
+			buf = append(buf, `;pub-gruu="`...)
+			buf = appendPubGRUU(buf, aor, b.Instance)
+			buf = append(buf, '"')
+			if t := newestTempGRUU(bindings, b.Instance); t != "" {
+				buf = append(buf, `;temp-gruu="`...)
+				buf = appendTempGRUU(buf, aor, t)
+				buf = append(buf, '"')
+			}
+		}
 		_ = resp.Add("Contact", string(buf))
 	}
+	_ = resp.Add("Supported", r.supported)
 	if req.HasToken(sip.HeaderSupported, "path") {
 		for v, err := range req.Values(sip.HeaderPath) {
 			if err != nil {

@@ -61,6 +61,12 @@ func newRegistrar(t testing.TB, mod func(*Config)) (*Registrar, *clock) {
 // response parsed again from its wire form.
 func register(t testing.TB, r *Registrar, callID string, cseq int, extra ...string) *sip.Message {
 	t.Helper()
+	return registerFrom(t, r, flow, callID, cseq, extra...)
+}
+
+// registerFrom is register over the flow src.
+func registerFrom(t testing.TB, r *Registrar, src transport.Flow, callID string, cseq int, extra ...string) *sip.Message {
+	t.Helper()
 	text := "REGISTER sip:registrar.biloxi.com SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP bobspc.biloxi.com:5060;branch=z9hG4bKnashds7\r\n" +
 		"Max-Forwards: 70\r\n" +
@@ -76,7 +82,7 @@ func register(t testing.TB, r *Registrar, callID string, cseq int, extra ...stri
 	if err != nil {
 		t.Fatalf("parse request: %v\n%s", err, text)
 	}
-	resp := r.Register(req, flow)
+	resp := r.Register(req, src)
 	if resp == nil {
 		t.Fatal("nil response")
 	}
