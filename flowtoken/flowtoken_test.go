@@ -93,7 +93,8 @@ func TestFormat(t *testing.T) {
 		"expiry flag":  func(r []byte) { r[0] |= 0x08 },
 		"kind 0":       func(r []byte) { r[0] &^= 0x07 },
 		"kind 7":       func(r []byte) { r[0] |= 0x07 },
-		"key id":       func(r []byte) { r[9]++ },
+		"boot id":      func(r []byte) { r[9]++ },
+		"key id":       func(r []byte) { r[13]++ },
 		"flow id":      func(r []byte) { r[8]++ },
 		"last MAC bit": func(r []byte) { r[len(r)-1] ^= 1 },
 	} {
@@ -102,7 +103,7 @@ func TestFormat(t *testing.T) {
 		}
 	}
 	// The old, unversioned format of the same length is refused.
-	if _, _, err := c.Decode("AAAAAAAAAAEB_____________________w"); !errors.Is(err, ErrInvalid) {
+	if _, _, err := c.Decode("AAAAAAAAAAEB_____________________w"); !errors.Is(err, ErrInvalid) { // 35 characters
 		t.Errorf("old format: %v", err)
 	}
 }
@@ -161,7 +162,7 @@ func TestExpiryIsSigned(t *testing.T) {
 	c := NewRandom()
 	until := time.Now().Add(-time.Minute)
 	tok := c.EncodeUntil(3, transport.WS, until)
-	for i := 10; i < 14; i++ {
+	for i := 14; i < 18; i++ {
 		for _, delta := range []byte{1, 0x80} {
 			bad := reraw(t, tok, func(r []byte) { r[i] += delta })
 			_, _, err := c.Decode(bad)
@@ -172,8 +173,8 @@ func TestExpiryIsSigned(t *testing.T) {
 	}
 	// Dropping the expiry (flag off, 4 bytes out) is caught too.
 	raw, _ := base64.RawURLEncoding.DecodeString(tok)
-	short := append([]byte{raw[0] &^ 0x08}, raw[1:10]...)
-	short = append(short, raw[14:]...)
+	short := append([]byte{raw[0] &^ 0x08}, raw[1:14]...)
+	short = append(short, raw[18:]...)
 	if _, _, err := c.Decode(base64.RawURLEncoding.EncodeToString(short)); !errors.Is(err, ErrInvalid) || errors.Is(err, ErrExpired) {
 		t.Fatalf("expiry removed: %v", err)
 	}
@@ -188,7 +189,7 @@ func TestRotation(t *testing.T) {
 	tok := old.Encode(7, transport.TCP)
 	until := time.Now().Add(time.Hour)
 	tokExp := old.EncodeUntil(8, transport.WS, until)
-	rotated, err := New(k2, k1)
+	rotated, err := old.Rotate(k2, k1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +218,18 @@ func TestRotation(t *testing.T) {
 	if _, err := New(); err == nil {
 		t.Fatal("no keys accepted")
 	}
+	if _, err := old.Rotate(); err == nil {
+		t.Fatal("rotation to no keys accepted")
+	}
+	// Another Codec with the same keys (another process, another node)
+	// knows the tokens are genuine but not its own.
+	other, _ := New(k1)
+	if _, _, err := other.Decode(tok); !errors.Is(err, ErrStale) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("token of another Codec with the same key: %v", err)
+	}
+	if _, _, err := other.DecodeAt(tokExp, until); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired token of another Codec: %v", err)
+	}
 	if _, err := New([]byte("short")); err == nil {
 		t.Fatal("short key accepted")
 	}
@@ -229,18 +242,18 @@ func FuzzDecode(f *testing.F) {
 	f.Add("")
 	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	f.Fuzz(func(t *testing.T, s string) {
-		id, kind, hasExp, exp, err := c.parse(s)
+		tf, err := c.parse(s)
 		if err != nil {
 			if _, _, err := c.DecodeAt(s, time.Unix(0, 0)); err == nil {
 				t.Fatalf("DecodeAt accepted %q that parse refuses", s)
 			}
 			return
 		}
-		if got := c.encode(id, kind, hasExp, exp); got != s {
+		if got := c.encode(tf); got != s {
 			t.Fatalf("accepted %q that Encode does not produce (%q)", s, got)
 		}
-		if hasExp {
-			_, _, err = c.DecodeAt(s, time.Unix(int64(exp), 0))
+		if tf.hasExp {
+			_, _, err = c.DecodeAt(s, time.Unix(int64(tf.exp), 0))
 			if !errors.Is(err, ErrExpired) {
 				t.Fatalf("%q at its expiry: %v", s, err)
 			}

@@ -47,7 +47,7 @@ func ParseSecret(s string) ([]byte, error) {
 	} else {
 		var ok bool
 		if key, ok = decodeBase64(s); !ok {
-			return nil, fmt.Errorf("not hex or base64 (a passphrase is not accepted; make a secret with: openssl rand -hex 32)")
+			return nil, fmt.Errorf("not hex or base64 (a passphrase is not accepted; make one with: openssl rand -hex 32)")
 		}
 	}
 	if len(key) < MinKeyLen {
