@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sipedge/sipedge/config"
+	"github.com/sipedge/sipedge/flowtoken"
 	"github.com/sipedge/sipedge/locate"
 	"github.com/sipedge/sipedge/location"
 	"github.com/sipedge/sipedge/proxy"
@@ -57,6 +59,7 @@ type Server struct {
 	proxy  *proxy.Proxy
 	reg    *registrar.Registrar
 	store  *location.Memory
+	tokens *flowtoken.Codec
 	certs  []*transport.CertFile
 	bound  []proxy.Listener
 	cancel context.CancelFunc
@@ -79,6 +82,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDirectory, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", where(cfg, "DataDirectory"), err)
 	}
+	tokens, err := s.flowTokens()
+	if err != nil {
+		return nil, err
+	}
+	s.tokens = tokens
 	s.store = location.NewMemory()
 	reg, err := registrar.New(registrar.Config{
 		Store:          s.store,
@@ -92,6 +100,31 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.reg = reg
 	return s, nil
+}
+
+// flowTokens builds the flow-token codec from the FlowTokenSecret keys or,
+// when none is configured, from the key kept in the data directory
+// (created on the first start), and logs which it used, never the key.
+func (s *Server) flowTokens() (*flowtoken.Codec, error) {
+	cfg := s.cfg
+	if len(cfg.FlowTokenSecrets) > 0 {
+		c, err := flowtoken.New(cfg.FlowTokenSecrets...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where(cfg, "FlowTokenSecret"), err)
+		}
+		s.log.Info("flow-token keys from the configuration", "setting", where(cfg, "FlowTokenSecret"), "keys", len(cfg.FlowTokenSecrets))
+		return c, nil
+	}
+	key, err := flowtoken.LoadOrCreateKey(cfg.DataDirectory)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where(cfg, "DataDirectory"), err)
+	}
+	c, err := flowtoken.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(cfg.DataDirectory, flowtoken.KeyFile), err)
+	}
+	s.log.Info("flow-token key from the data directory (FlowTokenSecret not set)", "file", filepath.Join(cfg.DataDirectory, flowtoken.KeyFile))
+	return c, nil
 }
 
 // where names the place a key was set, or the key and "(default)".
@@ -197,6 +230,7 @@ func (s *Server) Start() error {
 		Listeners:           s.bound,
 		Domains:             domains,
 		Registrar:           s.reg,
+		Tokens:              s.tokens,
 		ForceRecordRouting:  cfg.ForceRecordRouting,
 		EnableFlowTokens:    cfg.EnableFlowTokens,
 		DisableOutbound:     cfg.DisableOutbound,
