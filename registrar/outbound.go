@@ -20,17 +20,20 @@ import "github.com/sipedge/sipedge/sip"
 // not make up for a first hop without it. The parameter must be in the
 // URI ("<sip:ep1;lr;ob>"), not after it as a header parameter.
 func firstHopOutbound(req *sip.Message, paths []string, last *sip.Addr) bool {
+	return direct(req) || len(paths) > 0 && last.URI.Params.Has("ob")
+}
+
+// direct reports whether req came straight from the UA: a single Via
+// (RFC 5626 §5.1 and §6 tell the first hop by the Via header field).
+func direct(req *sip.Message) bool {
 	vias := 0
 	for _, err := range req.Values(sip.HeaderVia) {
 		if err != nil {
 			break
 		}
 		if vias++; vias > 1 {
-			break
+			return false
 		}
 	}
-	if vias <= 1 {
-		return true
-	}
-	return len(paths) > 0 && last.URI.Params.Has("ob")
+	return true
 }

@@ -113,6 +113,10 @@ func TestOutbound(t *testing.T) {
 			{advance: time.Second, callID: "c2", cseq: 1, headers: []string{"Contact: <sip:bob@192.0.2.9>"}, status: 200,
 				want: []string{"sip:bob@192.0.2.9 3600", "sip:a@a.invalid;transport=ws 3599"}},
 		}},
+		{name: "Flow-Timer only over a direct flow", mod: func(c *Config) { c.Outbound, c.FlowTimer = true, 120*time.Second }, steps: []obStep{
+			{callID: "c1", cseq: 1, headers: []string{proxyVia, "Path: <sip:tok@ep1.biloxi.com;lr;ob>", "Contact: <sip:a@a.invalid;transport=ws>;reg-id=1;" + inst1, supOB},
+				status: 200, require: true, want: []string{"sip:a@a.invalid;transport=ws 3600"}},
+		}},
 		{name: "Flow-Timer below a second is 1", mod: func(c *Config) { c.Outbound, c.FlowTimer = true, 300*time.Millisecond }, steps: []obStep{
 			{callID: "c1", cseq: 1, headers: []string{"Contact: <sip:a@a.invalid;transport=ws>;reg-id=1;" + inst1, supOB},
 				status: 200, require: true, flowTimer: "1", want: []string{"sip:a@a.invalid;transport=ws 3600"}},

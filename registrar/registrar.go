@@ -75,9 +75,10 @@ type Config struct {
 	// the first hop supports outbound (the 439 response).
 	AssumeFirstHopSupportsOutbound bool
 	// FlowTimer, when > 0, goes in whole seconds (at least 1) into a
-	// Flow-Timer header of each 200 that carries "Require: outbound"
-	// (RFC 5626 §5.4): the longest the client should leave its flow
-	// without a keep-alive.
+	// Flow-Timer header of each 200 that carries "Require: outbound" and
+	// answers a REGISTER that came straight from the UA (RFC 5626 §5.4,
+	// §6): the longest the client should leave its flow without a
+	// keep-alive. Behind an edge proxy that proxy sets its own.
 	FlowTimer time.Duration
 	// GRUU turns RFC 5627 on: a Contact with +sip.instance in a REGISTER
 	// with "Supported: gruu" gets a pub-gruu and a new temp-gruu in the
@@ -504,9 +505,10 @@ func (r *Registrar) Register(req *sip.Message, src transport.Flow) *sip.Message 
 	resp := r.ok(req, aor, bindings, now, wantsGRUU)
 	if outbound {
 		// RFC 5626 §6: the UA asked (Supported: outbound) and the reg-id
-		// was not ignored; §5.4 for the Flow-Timer.
+		// was not ignored. A Flow-Timer only over a direct flow: the
+		// keep-alives go to the first hop, which sets its own (§5.4, §6).
 		_ = resp.Add("Require", "outbound")
-		if r.flowTimer != "" {
+		if r.flowTimer != "" && direct(req) {
 			_ = resp.Add("Flow-Timer", r.flowTimer)
 		}
 	}
