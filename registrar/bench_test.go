@@ -35,7 +35,16 @@ func benchRequest(b *testing.B, callID string) *sip.Message {
 // two Call-IDs take turns, so that each REGISTER replaces the binding the
 // other wrote (the path of an ordinary re-REGISTER).
 func BenchmarkRegisterRefresh(b *testing.B) {
-	r, _ := newRegistrar(b, nil)
+	b.Run("rfc3261", func(b *testing.B) { benchRefresh(b, nil) })
+	// The same REGISTER with outbound and GRUU on: the binding is keyed by
+	// instance and reg-id, and each 200 carries a new temp-gruu.
+	b.Run("outbound+gruu", func(b *testing.B) {
+		benchRefresh(b, func(c *Config) { c.Outbound, c.GRUU, c.FlowTimer = true, true, 120e9 })
+	})
+}
+
+func benchRefresh(b *testing.B, mod func(*Config)) {
+	r, _ := newRegistrar(b, mod)
 	reqs := [2]*sip.Message{benchRequest(b, "bench-a"), benchRequest(b, "bench-b")}
 	if resp := r.Register(reqs[1], flow); resp.StatusCode != 200 {
 		b.Fatalf("status %d", resp.StatusCode)
