@@ -89,11 +89,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.tokens = tokens
 	s.store = location.NewMemory()
 	reg, err := registrar.New(registrar.Config{
-		Store:          s.store,
-		MinExpires:     cfg.MinExpires,
-		MaxExpires:     cfg.MaxExpires,
-		DefaultExpires: cfg.DefaultExpires,
-		Logger:         s.log.With("component", "registrar"),
+		Store:                          s.store,
+		MinExpires:                     cfg.MinExpires,
+		MaxExpires:                     cfg.MaxExpires,
+		DefaultExpires:                 cfg.DefaultExpires,
+		Outbound:                       !cfg.DisableOutbound,
+		AssumeFirstHopSupportsOutbound: cfg.AssumeFirstHopSupportsOutbound,
+		FlowTimer:                      cfg.FlowTimer,
+		GRUU:                           true,
+		Logger:                         s.log.With("component", "registrar"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sipedge/sipedge/client"
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/flowtoken"
 	"github.com/sipedge/sipedge/sip"
@@ -198,6 +199,24 @@ func TestSecretRulesAgree(t *testing.T) {
 			t.Errorf("%q: flowtoken reads %x, config %x", s, want, cfg.FlowTokenSecrets)
 		case ferr != nil && !strings.Contains(cerr.Error(), ferr.Error()):
 			t.Errorf("%q: messages differ: flowtoken %q, config %q", s, ferr, cerr)
+		}
+	}
+}
+
+// TestOutboundKeysReachRegistrar checks that FlowTimer reaches the
+// registrar: an outbound REGISTER gets Flow-Timer in its 200, and none
+// without the key.
+func TestOutboundKeysReachRegistrar(t *testing.T) {
+	for _, ft := range []string{"0", "25"} {
+		s := startServer(t, threeTransports, "--FlowTimer="+ft)
+		ua := dialConfig(t, s, transport.WS, client.Config{User: "bob", Instance: "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", RegID: 1})
+		resp, err := ua.Register(ctx5(t), 600)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("FlowTimer=%s: REGISTER: %v %v", ft, resp, err)
+		}
+		got, ok := resp.Get("Flow-Timer")
+		if want := ft != "0"; ok != want || want && got != ft {
+			t.Fatalf("FlowTimer=%s: Flow-Timer %q (present %v)", ft, got, ok)
 		}
 	}
 }
