@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sipedge/sipedge/location"
-	"github.com/sipedge/sipedge/registrar"
 	"github.com/sipedge/sipedge/sip"
 	"github.com/sipedge/sipedge/transaction"
 	"github.com/sipedge/sipedge/transport"
@@ -321,7 +320,8 @@ func (p *Proxy) answerOptions(r *Request) {
 }
 
 // location is RFC 3261 §16.5 for our domains: the registrar's bindings
-// are the targets. A user of ours with no binding gets 480.
+// are the targets, those of one instance only for a GRUU (RFC 5627). A
+// user of ours with no binding gets 480.
 func (p *Proxy) location(r *Request) Result {
 	if len(r.Targets) > 0 {
 		return Continue
@@ -330,8 +330,10 @@ func (p *Proxy) location(r *Request) Result {
 	if !u.IsSIP() || !p.isOurDomain(u.Host) || p.cfg.Registrar == nil {
 		return Continue
 	}
-	r.Targets = append(r.Targets, bindingTargets(p.cfg.Registrar.Lookup(registrar.AOR(u)))...)
-	if len(r.Targets) == 0 && !p.hasStaticRoute(r.Msg) {
+	bs, gruu := p.cfg.Registrar.LookupURI(u)
+	r.Targets = append(r.Targets, bindingTargets(bs)...)
+	if len(r.Targets) == 0 && (gruu || !p.hasStaticRoute(r.Msg)) {
+		// A GRUU reaches its instance or nothing (RFC 5627 §6).
 		r.Respond(480, "", nil)
 		return Stop
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sipedge/sipedge/client"
 	"github.com/sipedge/sipedge/transport"
@@ -125,5 +126,58 @@ func TestFlowFailover(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGRUU registers bob from two instances with Supported: gruu: a
+// MESSAGE to one instance's pub-gruu or temp-gruu reaches that instance
+// only, and a GRUU that names no instance gets 480 (RFC 5627 §6).
+func TestGRUU(t *testing.T) {
+	s := startServer(t, threeTransports)
+	b1 := dialConfig(t, s, transport.WS, client.Config{User: "bob", Instance: "urn:uuid:00000000-0000-4000-8000-00000000000a", RegID: 1})
+	b2 := dialConfig(t, s, transport.WS, client.Config{User: "bob", Instance: "urn:uuid:00000000-0000-4000-8000-00000000000b", RegID: 1})
+	register(t, b2)
+	resp, err := b1.Register(ctx5(t), 600)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("REGISTER: %v %v", resp, err)
+	}
+	var pub, temp string
+	for c, err := range resp.Contacts() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Instance() == "urn:uuid:00000000-0000-4000-8000-00000000000a" {
+			pub, temp = c.PubGRUU(), c.TempGRUU()
+		}
+	}
+	if pub == "" || temp == "" {
+		t.Fatalf("no GRUUs for b1 in\n%s", resp)
+	}
+	a := dial(t, s, transport.UDP, "alice", nil)
+	for _, target := range []string{pub, temp} {
+		got := make(chan string, 1)
+		go func() {
+			r := incoming(t, b1)
+			_ = r.Respond(200, "", "", "")
+			got <- r.Msg.Body
+		}()
+		resp, err := a.Request(ctx5(t), "MESSAGE", target, "text/plain", target)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("MESSAGE to %s: %v %v", target, resp, err)
+		}
+		if g := <-got; g != target {
+			t.Fatalf("b1 got %q", g)
+		}
+		// A fork would have reached b2 by the time b1 answered; give it a
+		// moment anyway before calling its absence proof.
+		select {
+		case r := <-b2.Incoming():
+			t.Fatalf("the other instance got %s too", r.Msg.Method)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	resp, err = a.Request(ctx5(t), "MESSAGE", "sip:bob@example.com;gr=urn:uuid:00000000-0000-4000-8000-00000000000c", "text/plain", "x")
+	if err != nil || resp.StatusCode != 480 {
+		t.Fatalf("MESSAGE to an unknown GRUU: %v %v", resp, err)
 	}
 }
