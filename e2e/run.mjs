@@ -547,8 +547,6 @@ const scenarios = [
   {
     name: 'outbound-replace',
     title: 'B re-registers (same +sip.instance and reg-id, new Contact) over a new WebSocket while the old one stays open: the next call reaches only the new flow',
-    expect: 'xfail',
-    reason: 'needs RFC 5626 outbound in sipedge (a REGISTER with the same +sip.instance and reg-id replaces the old flow; issue 5)',
     // The old page stays open, as a WebSocket the server has not yet seen
     // die (a network change); under RFC 5626 section 6 its binding is
     // replaced, so it must not be offered the call.

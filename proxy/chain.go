@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"errors"
 	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/sipedge/sipedge/flowtoken"
 	"github.com/sipedge/sipedge/location"
 	"github.com/sipedge/sipedge/sip"
 	"github.com/sipedge/sipedge/transaction"
@@ -247,6 +249,12 @@ func (r *Request) useToken(u *sip.URI) error {
 		return nil
 	}
 	id, kind, err := r.p.tokens.Decode(u.User)
+	if errors.Is(err, flowtoken.ErrStale) {
+		// Genuine, but made by another run of sipedge (or another node):
+		// its flow is gone (RFC 5626 §5.3).
+		r.Respond(430, "Flow Failed", nil)
+		return err
+	}
 	if err != nil {
 		r.Respond(403, "Invalid Flow Token", nil)
 		return err

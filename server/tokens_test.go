@@ -98,10 +98,9 @@ func TestFlowTokensSurviveRestart(t *testing.T) {
 			t.Fatalf("token %q after the restart: %v", tok, err)
 		}
 		// The tester's own UDP flow is the new flow 1: it must get an
-		// answer, not the request. 430 once the proxy maps ErrStale to
-		// Flow Failed; 403 (refused as a token) until then.
+		// answer, not the request: 430 (Flow Failed).
 		m := routedMessage(t, s2, tok, fmt.Sprintf("restart%d", i))
-		if m.IsRequest() || m.StatusCode != 430 && m.StatusCode != 403 {
+		if m.IsRequest() || m.StatusCode != 430 {
 			t.Fatalf("request with a token of the previous run: %s %d %s, want 430", m.Method, m.StatusCode, m.Reason)
 		}
 	}
