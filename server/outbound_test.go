@@ -15,31 +15,53 @@ import (
 // UDP. A REGISTER through the edge gets the edge's Path with the browser's
 // flow token and ";ob" (RFC 5626 §5.1, RFC 3327); a call from a phone at
 // the core follows that Path back through the edge to the browser's
-// WebSocket, and the browser hangs up through both.
+// WebSocket, and the browser hangs up through both. An edge without
+// outbound gets 439 from the core, unless the core assumes the first hop
+// supports it.
 func TestEdgeAndRegistrar(t *testing.T) {
-	core := startServer(t, threeTransports)
-	coreUDP := addr(t, core, transport.UDP)
-	edge := startServer(t, fmt.Sprintf(`
+	for _, tc := range []struct {
+		name           string
+		edgeOutbound   bool // the edge supports outbound (adds ;ob)
+		assumeFirstHop bool // the core's AssumeFirstHopSupportsOutbound
+		want           int  // the REGISTER's final status
+	}{
+		{"outbound", true, false, 200},
+		{"edge without outbound", false, false, 439},
+		{"edge without outbound, assumed", false, true, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			core := startServer(t, threeTransports, fmt.Sprintf("--AssumeFirstHopSupportsOutbound=%v", tc.assumeFirstHop))
+			coreUDP := addr(t, core, transport.UDP)
+			edge := startServer(t, fmt.Sprintf(`
 IPAddress = 127.0.0.1
 UDPPort = 5060
 WSPort = 8080
 Route1Pattern = example\.com
 Route1Destination = sip:%s
-`, coreUDP))
-	bob := dialConfig(t, edge, transport.WS, client.Config{User: "bob", Instance: "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", RegID: 1})
-	register(t, bob)
-	bs := core.Registrar().Lookup("sip:bob@example.com")
-	if len(bs) != 1 || len(bs[0].Path) != 1 {
-		t.Fatalf("core bindings %+v: want one with the edge's Path", bs)
+DisableOutbound = %v
+`, coreUDP, !tc.edgeOutbound))
+			bob := dialConfig(t, edge, transport.WS, client.Config{User: "bob", Instance: "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", RegID: 1})
+			resp, err := bob.Register(ctx5(t), 600)
+			if err != nil || resp.StatusCode != tc.want {
+				t.Fatalf("REGISTER: %v %v, want %d", resp, err, tc.want)
+			}
+			if tc.want != 200 {
+				return // RFC 5626 §6: the first hop lacks outbound
+			}
+			bs := core.Registrar().Lookup("sip:bob@example.com")
+			if len(bs) != 1 || len(bs[0].Path) != 1 || !bs[0].Outbound {
+				t.Fatalf("core bindings %+v: want one outbound binding with the edge's Path", bs)
+			}
+			path := bs[0].Path[0]
+			edgeUDP := addr(t, edge, transport.UDP)
+			if !strings.Contains(path, "@"+edgeUDP.String()) || !strings.Contains(path, ";lr") || strings.Contains(path, ";ob") != tc.edgeOutbound {
+				t.Fatalf("Path %q: want the edge's UDP address with a flow token, lr, and ob only from an outbound edge", path)
+			}
+			alice := dial(t, core, transport.UDP, "alice", nil)
+			register(t, alice)
+			call(t, alice, bob)
+		})
 	}
-	path := bs[0].Path[0]
-	edgeUDP := addr(t, edge, transport.UDP)
-	if !strings.Contains(path, "@"+edgeUDP.String()) || !strings.Contains(path, ";ob") || !strings.Contains(path, ";lr") {
-		t.Fatalf("Path %q: want the edge's UDP address with a flow token, lr and ob", path)
-	}
-	alice := dial(t, core, transport.UDP, "alice", nil)
-	register(t, alice)
-	call(t, alice, bob)
 }
 
 // TestInDialogBothWays sends in-dialog requests each way between two
