@@ -1,6 +1,6 @@
 // Package e2e holds the browser end-to-end tests of sipedge: JsSIP and
 // SIP.js phones in headless Chromium (driven by playwright-core, see
-// run.mjs) calling each other and a sipp UAS through a real sipedge
+// run.mjs) calling each other and sipp (UAS and UAC) through a real sipedge
 // process, all inside a private network namespace with loopback only
 // (netns.sh). This Go test builds sipedge and the page bundle and runs
 // the scenarios; the JavaScript side lives in package.json (pinned by
@@ -58,7 +58,7 @@ func TestBrowsers(t *testing.T) {
 	need(t, "unshare", "netns.sh: private network namespace")
 	need(t, "ip", "netns.sh brings lo up; Debian package iproute2")
 	need(t, "openssl", "makes the WSS test certificate")
-	need(t, "sipp", "the UAS of the sipp-udp scenario; Debian package sip-tester")
+	need(t, "sipp", "the UAS of sipp-udp and the UAC of sipp-calls-browser; Debian package sip-tester")
 
 	here, err := os.Getwd()
 	if err != nil {

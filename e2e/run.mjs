@@ -475,17 +475,100 @@ async function fullCall(a, b) {
   await hangup(b, a);
 }
 
-// runSipp starts a sipp scenario of e2e/sipp on the sipp port.
-function runSipp(scenario, extra = []) {
+// freeMediaPort returns a port p with p and p + 2 free for UDP: sipp
+// binds both for its RTP echo (-mp), even when no media is meant to flow.
+async function freeMediaPort() {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p + 2 > 65535) continue;
+    const ok = await new Promise((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(p + 2, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (ok) return p;
+  }
+  throw new Error('no free media port pair');
+}
+
+// runSipp starts a sipp scenario of e2e/sipp on UDP. opts.port: its SIP
+// port (default: the sipp port of the config's route); opts.remote:
+// host:port to send to (a UAC); opts.extra: more arguments. Its media and
+// control ports are chosen here, so that nothing fixed can collide.
+async function runSipp(scenario, opts = {}) {
   const errors = join(env.dir, `sipp-${scenario}-errors.log`);
-  const argv = ['-sf', join(here, 'sipp', scenario), '-i', '127.0.0.1', '-p', String(env.ports.sipp), '-t', 'u1',
-    '-m', '1', '-timeout', '30s', '-timeout_error', '-nostdin', '-trace_err', '-error_file', errors, ...extra];
+  const messages = join(env.dir, `sipp-${scenario}-messages.log`);
+  const port = opts.port || env.ports.sipp;
+  const argv = [...(opts.remote ? [opts.remote] : []), '-sf', join(here, 'sipp', scenario),
+    '-i', '127.0.0.1', '-p', String(port), '-mp', String(await freeMediaPort()), '-cp', String(await freePort()),
+    '-t', 'u1', '-m', '1', '-timeout', '30s', '-timeout_error', '-nostdin', '-trace_err', '-error_file', errors,
+    '-trace_msg', '-message_file', messages,
+    ...(opts.extra || [])];
   const s = spawnLogged('sipp', args.sipp, argv, { cwd: env.dir });
-  // sipp writes why a call failed to its error file: add it to the log.
+  // sipp writes why a call failed to its error file, and every message it
+  // sent or received to its message file: add both to the log (printed
+  // when the scenario fails).
   s.proc.exited.then(() => {
     if (existsSync(errors)) s.log.add(readFileSync(errors, 'utf8'));
+    if (existsSync(messages)) s.log.add(`---- sipp's messages ----\n${readFileSync(messages, 'utf8')}`);
   });
+  // sipp exiting early (its scenario not followed) ends the waits it is
+  // raced with.
+  s.died = s.proc.exited.then((r) => {
+    throw new Error(`sipp exited early (${r.code ?? r.sig}); its log says why`);
+  });
+  s.died.catch(() => {});
   return s;
+}
+
+// sippDone waits for sipp to exit and throws unless it exited 0 (every
+// check_it held, every message came).
+async function sippDone(sipp) {
+  const r = await withTimeout(sipp.proc.exited, T.hangup, 'sipp to exit');
+  if (r.code !== 0) {
+    throw new Error(`sipp exited ${r.code ?? r.sig} (its scenario was not followed; errors in its log)`);
+  }
+}
+
+// holdCycle: by puts the call on hold and takes it off again, each a
+// re-INVITE (a target refresh) that must get its 2xx; other must see both
+// when it reports remote holds (JsSIP, and SIP.js through the harness).
+async function holdCycle(by, other) {
+  for (const what of ['hold', 'unhold']) {
+    const [mine, theirs] = await Promise.all([by.state(), other.state()]);
+    await by.eval((w) => window.e2e[w](), what);
+    await Promise.all([
+      by.waitFor(`done with its ${what} re-INVITE`, (s, n) => s.reinvites > n || s.reinviteError !== '' || s.call !== 'confirmed', T.message, mine.reinvites),
+      other.waitFor(`told of the remote ${what}`, (s, a) => s.holds.length > a.n && s.holds[s.holds.length - 1] === `remote ${a.what}`, T.message, { n: theirs.holds.length, what }),
+    ]);
+    const s = await by.state();
+    if (s.reinvites <= mine.reinvites) throw new Error(`${by.name}: ${what} re-INVITE failed: ${s.reinviteError || `call ${s.call} ${s.callEnd}`}`);
+    say(`  ${by.user} ${what}: re-INVITE answered 2xx, ${other.user} saw remote ${what}`);
+  }
+}
+
+// info: by sends an INFO inside the call; other gets it.
+async function info(by, other) {
+  const body = `info from ${by.user} ${Date.now()}`;
+  await by.eval((b) => window.e2e.sendInfo(b), body);
+  await Promise.all([
+    by.waitFor('told the INFO got its 200', (s) => s.infoSent === 'ok', T.message),
+    other.waitFor('given the INFO', (s, want) => s.infos.includes(want), T.message, body),
+  ]);
+  say(`  INFO ${by.user} -> ${other.user} (in dialog) delivered`);
+}
+
+// reinviteCall: A calls B with audio; A holds and unholds, then B; RTP
+// still flows both ways; B sends A an INFO; A hangs up.
+async function reinviteCall(a, b) {
+  await register(a, b);
+  await call(a, b);
+  await mediaFlows(a, b);
+  await holdCycle(a, b);
+  await holdCycle(b, a);
+  await mediaFlows(a, b);
+  await info(b, a);
+  await hangup(a, b);
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -580,24 +663,57 @@ const scenarios = [
     async run(ph) {
       const a = ph(new Phone('A', 'jssip', 'alice5', 'ws'));
       await register(a);
-      const sipp = runSipp('uas-webrtc.xml');
+      const sipp = await runSipp('uas-webrtc.xml');
       ph({ close: async () => { if (sipp.proc.exitCode === null) sipp.proc.kill('SIGKILL'); }, log: sipp.log });
       await sleep(300); // sipp binding its port
-      // sipp exiting early (its scenario not followed) ends the waits.
-      const sippDied = sipp.proc.exited.then((r) => {
-        throw new Error(`sipp exited early (${r.code ?? r.sig}); its log says why`);
-      });
-      sippDied.catch(() => {});
       await a.call('sip:sipp@example.com');
-      await Promise.race([a.waitFor('in the call with sipp', (s) => s.call === 'confirmed', T.confirm), sippDied]);
+      await Promise.race([a.waitFor('in the call with sipp', (s) => s.call === 'confirmed', T.confirm), sipp.died]);
       say('  call to sipp confirmed');
       await a.waitFor('hung up by sipp', (s) => s.call === 'ended', T.hangup);
-      const r = await withTimeout(sipp.proc.exited, T.hangup, 'sipp to exit');
-      if (r.code !== 0) {
-        throw new Error(`sipp exited ${r.code ?? r.sig} (its scenario was not followed; errors in its log)`);
-      }
+      await sippDone(sipp);
       const s = await a.state();
       say(`  sipp hung up; A saw: ${s.callEnd}; sipp exited 0`);
+    },
+  },
+  {
+    name: 'sipp-calls-browser',
+    title: 'a sipp UAC on UDP calls JsSIP over WS (WebRTC-shaped SDP offer, no media flows): double Record-Route UDP/WS with a flow token in the 200; sipp ACKs and hangs up across both',
+    expect: 'pass',
+    async run(ph) {
+      const b = ph(new Phone('B', 'jssip', 'bob7', 'ws'));
+      await register(b);
+      const sipp = await runSipp('uac-webrtc.xml', { port: await freePort(), remote: `127.0.0.1:${env.ports.udp}`, extra: ['-s', b.user] });
+      ph({ close: async () => { if (sipp.proc.exitCode === null) sipp.proc.kill('SIGKILL'); }, log: sipp.log });
+      await Promise.race([b.waitFor('offered the call from sipp', (s) => s.call === 'incoming', T.ring), sipp.died]);
+      const from = (await b.state()).events.find((e) => / incoming call from /.test(e));
+      say(`  B ${from.replace(/^[\d.]+ /, '')}`);
+      await b.answer();
+      await Promise.race([b.waitFor('in the call with sipp (ACK received)', (s) => s.call === 'confirmed', T.confirm), sipp.died]);
+      say('  B confirmed the call (ACK came through)');
+      await Promise.race([b.waitFor('hung up by sipp', (s) => s.call === 'ended', T.hangup), sipp.died]);
+      await sippDone(sipp);
+      const s = await b.state();
+      say(`  sipp hung up; B saw: ${s.callEnd}; sipp exited 0 (its Record-Route check held)`);
+    },
+  },
+  {
+    name: 'reinvite',
+    title: 'JsSIP <-> JsSIP over WS: A holds and unholds, then B (re-INVITEs, target refreshes, both directions through the flow tokens), RTP still flows, B sends A an in-dialog INFO, A hangs up',
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(new Phone('A', 'jssip', 'alice8', 'ws'));
+      const b = ph(new Phone('B', 'jssip', 'bob8', 'ws'));
+      await reinviteCall(a, b);
+    },
+  },
+  {
+    name: 'reinvite-sipjs',
+    title: 'the same with SIP.js as B over WSS: JsSIP A holds and unholds, SIP.js B holds and unholds, RTP still flows, B sends A an INFO, A hangs up',
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(new Phone('A', 'jssip', 'alice9', 'ws'));
+      const b = ph(new Phone('B', 'sipjs', 'bob9', 'wss'));
+      await reinviteCall(a, b);
     },
   },
 ];

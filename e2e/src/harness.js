@@ -19,6 +19,11 @@ const state = {
   incoming: 0, // calls offered to this phone
   messages: [], // bodies of MESSAGEs received
   messageSent: '', // '' | 'ok' | 'failed: cause'
+  reinvites: 0, // re-INVITEs this phone sent (hold, unhold) that got a 2xx
+  reinviteError: '', // why the last one failed
+  holds: [], // 'local hold', 'remote unhold', ...: what the library told (JsSIP only for remote)
+  infos: [], // bodies of in-dialog INFOs received
+  infoSent: '', // '' | 'ok' | 'failed: cause'
   events: [], // a log of everything above, with times, for failure reports
 };
 
@@ -73,6 +78,14 @@ const hooks = {
     state.callEnd = String(cause);
     log(`call failed: ${cause}`);
   },
+  hold(what, originator) {
+    state.holds.push(`${originator} ${what}`);
+    log(`${originator} ${what}`);
+  },
+  info(body) {
+    state.infos.push(body);
+    log(`INFO received: ${body}`);
+  },
   message(from, body) {
     state.messages.push(body);
     log(`MESSAGE from ${from}: ${body}`);
@@ -80,6 +93,12 @@ const hooks = {
 };
 
 let phone = null;
+
+function reinviteDone(what, result) {
+  if (result === 'ok') state.reinvites++;
+  else state.reinviteError = `${what}: ${result}`;
+  log(`${what} re-INVITE: ${result}`);
+}
 
 window.e2e = {
   state,
@@ -120,6 +139,28 @@ window.e2e = {
     return phone.sendMessage(target, body, (result) => {
       state.messageSent = result;
       log(`MESSAGE result: ${result}`);
+    });
+  },
+
+  // hold and unhold send a re-INVITE (a target refresh) with the media
+  // direction changed; state.reinvites counts those that got a 2xx.
+  hold() {
+    log('hold');
+    return phone.hold((r) => reinviteDone('hold', r));
+  },
+
+  unhold() {
+    log('unhold');
+    return phone.unhold((r) => reinviteDone('unhold', r));
+  },
+
+  // sendInfo sends an INFO inside the current call's dialog.
+  sendInfo(body) {
+    state.infoSent = '';
+    log('send INFO');
+    return phone.sendInfo(body, (result) => {
+      state.infoSent = result;
+      log(`INFO result: ${result}`);
     });
   },
 

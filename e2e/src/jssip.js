@@ -24,6 +24,7 @@ export function newJsSIP(opts, hooks, log) {
     ...(opts.instance ? { instance_id: opts.instance } : {}),
   });
   let session = null;
+  let infoDone = null; // the callback of the INFO being sent
 
   function watch(s) {
     session = s;
@@ -31,6 +32,20 @@ export function newJsSIP(opts, hooks, log) {
     s.on('ended', (e) => hooks.ended(`${e.originator}: ${e.cause}`));
     s.on('failed', (e) => hooks.failed(`${e.originator}: ${e.cause}`));
     s.on('peerconnection', () => log('peer connection created'));
+    s.on('hold', (e) => hooks.hold('hold', e.originator));
+    s.on('unhold', (e) => hooks.hold('unhold', e.originator));
+    s.on('newInfo', (e) => {
+      if (e.originator === 'remote') {
+        hooks.info(e.info.body);
+        return;
+      }
+      // Ours: emitted before it is sent, so the result can be followed.
+      const done = infoDone;
+      infoDone = null;
+      if (!done) return;
+      e.info.on('succeeded', () => done('ok'));
+      e.info.on('failed', (f) => done(`failed: ${f.response ? f.response.status_code : ''}`));
+    });
     s.on('icecandidate', (e) => log(`ice candidate ${e.candidate.candidate}`));
   }
 
@@ -68,6 +83,20 @@ export function newJsSIP(opts, hooks, log) {
     hangup() {
       if (!session) throw new Error('no call');
       session.terminate();
+    },
+    hold(done) {
+      if (!session) throw new Error('no call');
+      // On failure JsSIP ends the call itself (500 Hold Failed).
+      if (!session.hold({}, () => done('ok'))) throw new Error('JsSIP cannot hold now');
+    },
+    unhold(done) {
+      if (!session) throw new Error('no call');
+      if (!session.unhold({}, () => done('ok'))) throw new Error('JsSIP cannot unhold now');
+    },
+    sendInfo(body, done) {
+      if (!session) throw new Error('no call');
+      infoDone = done;
+      session.sendInfo('text/plain', body);
     },
     sendMessage(target, body, done) {
       ua.sendMessage(target, body, {

@@ -19,6 +19,22 @@ export function newSIPjs(opts, hooks, log) {
 
   function watch(s) {
     session = s;
+    s.delegate = {
+      // A re-INVITE SIP.js answered: note a hold or unhold by its offer's
+      // direction (SIP.js has no hold event).
+      onInvite: (request, _response, statusCode) => {
+        if (statusCode < 200 || statusCode >= 300) return;
+        const held = /a=(sendonly|inactive)/.test(request.body || '');
+        if (held !== !!s.__remoteHold) {
+          s.__remoteHold = held;
+          hooks.hold(held ? 'hold' : 'unhold', 'remote');
+        }
+      },
+      onInfo: (info) => {
+        info.accept();
+        hooks.info(info.request.body);
+      },
+    };
     s.stateChange.addListener((st) => {
       if (st === SessionState.Established) hooks.confirmed();
       if (st === SessionState.Terminated) {
@@ -28,6 +44,20 @@ export function newSIPjs(opts, hooks, log) {
       }
       if (st === SessionState.Established) s.__established = true;
     });
+  }
+
+  // reinvite sends a re-INVITE that puts the other side on hold or takes
+  // it off hold (SIP.js's SessionDescriptionHandler sets the directions).
+  function reinvite(hold, done) {
+    if (!session || session.state !== SessionState.Established) throw new Error('no call');
+    hooks.hold(hold ? 'hold' : 'unhold', 'local');
+    session.sessionDescriptionHandlerOptionsReInvite = { ...sdhOptions, hold };
+    session.invite({
+      requestDelegate: {
+        onAccept: () => done('ok'),
+        onReject: (r) => done(`failed: ${r.message.statusCode} ${r.message.reasonPhrase}`),
+      },
+    }).catch((e) => done(`failed: ${e}`));
   }
 
   const ua = new UserAgent({
@@ -107,6 +137,22 @@ export function newSIPjs(opts, hooks, log) {
       if (session.state === SessionState.Established) return session.bye().then(() => undefined);
       if (session instanceof Inviter) return session.cancel().then(() => undefined);
       return session.reject().then(() => undefined);
+    },
+    hold(done) {
+      return reinvite(true, done);
+    },
+    unhold(done) {
+      return reinvite(false, done);
+    },
+    sendInfo(body, done) {
+      if (!session || session.state !== SessionState.Established) throw new Error('no call');
+      session.info({
+        requestOptions: { body: { contentDisposition: 'render', contentType: 'text/plain', content: body } },
+        requestDelegate: {
+          onAccept: () => done('ok'),
+          onReject: (r) => done(`failed: ${r.message.statusCode} ${r.message.reasonPhrase}`),
+        },
+      }).catch((e) => done(`failed: ${e}`));
     },
     sendMessage(target, body, done) {
       const uri = UserAgent.makeURI(target);
