@@ -219,8 +219,10 @@ func (p *Proxy) routes(r *Request) Result {
 	}
 	if r.token.ID != 0 {
 		// Signed by us into a Record-Route: the connection it names is the
-		// target, whatever the Request-URI says (RFC 5626 §5.3).
-		r.Targets = append(r.Targets, Target{URI: m.RequestURI, Flow: r.token, Gone: 430})
+		// target, whatever the Request-URI says (RFC 5626 §5.3); a GRUU of
+		// ours as the Request-URI is retargeted to the contact it stands
+		// for (RFC 5627 §6).
+		r.Targets = append(r.Targets, Target{URI: p.gruuContact(&m.RequestURI, r.token.ID), Flow: r.token, Gone: 430})
 		return Continue
 	}
 	inDialog := m.ToTag() != ""
@@ -240,6 +242,25 @@ func (p *Proxy) routes(r *Request) Result {
 		r.Targets = append(r.Targets, Target{URI: m.RequestURI})
 	}
 	return Continue
+}
+
+// gruuContact returns the registered contact a GRUU of ours stands for,
+// preferring the binding on flow (the one a flow token named), or u itself
+// when it is no GRUU of ours.
+func (p *Proxy) gruuContact(u *sip.URI, flow transport.FlowID) sip.URI {
+	if p.cfg.Registrar == nil || !u.Params.Has("gr") || !p.isOurDomain(u.Host) {
+		return *u
+	}
+	bs, gruu := p.cfg.Registrar.LookupURI(u)
+	if !gruu || len(bs) == 0 {
+		return *u
+	}
+	for i := range bs {
+		if bs[i].Flow.ID == flow {
+			return bs[i].Contact.URI
+		}
+	}
+	return bs[0].Contact.URI
 }
 
 // useToken takes the flow token in the user part of one of our URIs, if
