@@ -1,12 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sipedge/sipedge/client"
+	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/transport"
 )
 
@@ -202,4 +207,48 @@ func TestGRUU(t *testing.T) {
 	if err != nil || resp.StatusCode != 480 {
 		t.Fatalf("MESSAGE to an unknown GRUU: %v %v", resp, err)
 	}
+}
+
+// TestTrace runs with repro's LogLevel STACK: every SIP message received
+// and sent is in the log, as an operator expects of a SIP trace.
+func TestTrace(t *testing.T) {
+	var buf syncBuffer
+	cfg, err := config.Parse("trace.config", []byte("IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nLogLevel = STACK\nDomains = example.com\nDataDirectory = "+t.TempDir()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listeners[0].Addr = netip.AddrPortFrom(cfg.Listeners[0].Addr.Addr(), 0)
+	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: cfg.LogLevel})), Timers: testTimers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := dial(t, s, transport.UDP, "alice", nil)
+	register(t, a)
+	log := buf.String()
+	if !strings.Contains(log, "msg=received") || !strings.Contains(log, "REGISTER sip:example.com SIP/2.0") ||
+		!strings.Contains(log, "msg=sent") || !strings.Contains(log, "SIP/2.0 200 OK") {
+		t.Fatalf("no SIP trace in the log:\n%s", log)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -247,7 +247,10 @@ func (s *Server) Start() error {
 	if resolver != nil {
 		pcfg.Resolver = resolver // not a typed nil in the interface
 	}
-	tt := transaction.ManagerTransport(s.tm)
+	var tt transaction.Transport = transaction.ManagerTransport(s.tm)
+	if s.log.Enabled(context.Background(), LevelTrace) {
+		tt = traceTransport{tt, s.log.With("component", "trace")}
+	}
 	pcfg.Transport = tt
 	s.proxy = proxy.New(pcfg)
 	layer := transaction.New(transaction.Config{
@@ -398,6 +401,9 @@ func (s *Server) receive(in *transport.Inbound) {
 		return
 	}
 	m := in.Msg
+	if s.log.Enabled(context.Background(), LevelTrace) {
+		s.log.Log(context.Background(), LevelTrace, "received", "flow", in.Flow.ID, "transport", in.Flow.Kind.String(), "from", in.Flow.Remote.String(), "msg", m.String())
+	}
 	if s.draining.Load() && m.IsRequest() && m.ToTag() == "" && m.Method != "ACK" && m.Method != "CANCEL" {
 		resp := sip.NewResponse(m, 503, "Service Unavailable (shutting down)")
 		_ = resp.Set("Retry-After", "30")
@@ -405,6 +411,28 @@ func (s *Server) receive(in *transport.Inbound) {
 		return
 	}
 	s.layer.Receive(in)
+}
+
+// LevelTrace is the log level of the SIP message trace: repro's STACK
+// (LogLevel = STACK), below DEBUG.
+const LevelTrace = slog.LevelDebug - 4
+
+// traceTransport logs every message sent, at LevelTrace.
+type traceTransport struct {
+	transaction.Transport
+	log *slog.Logger
+}
+
+func (t traceTransport) SendTo(d transaction.Dest, m *sip.Message) (transport.FlowID, error) {
+	id, err := t.Transport.SendTo(d, m)
+	t.log.Log(context.Background(), LevelTrace, "sent", "flow", id, "transport", d.Kind.String(), "to", d.Addr.String(), "err", err, "msg", m.String())
+	return id, err
+}
+
+func (t traceTransport) Send(id transport.FlowID, m *sip.Message) error {
+	err := t.Transport.Send(id, m)
+	t.log.Log(context.Background(), LevelTrace, "sent", "flow", id, "err", err, "msg", m.String())
+	return err
 }
 
 // Listeners returns the bound listeners (their real ports when the config
