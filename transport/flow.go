@@ -50,6 +50,10 @@ type Inbound struct {
 	Msg      *sip.Message
 	Flow     Flow
 	Received time.Time
+	// Session is what Config.WSCheck returned when the message's
+	// WebSocket connection was opened; nil for every other flow, and
+	// when no WSCheck is set.
+	Session any
 }
 
 // Handler takes each message the transport receives. It is called from

@@ -58,6 +58,15 @@ type Config struct {
 	// handshake may carry ("https://phone.example.com"); another gets 403.
 	// A handshake without Origin (no browser) is let through.
 	WSOrigins []string
+	// WSCheck, when set, vets each WebSocket handshake (WS and WSS) once
+	// its Origin and subprotocol have passed, before the upgrade: an
+	// error refuses it with 403 and the error's text as the body (so it
+	// must not hold secrets); otherwise session, which may be nil, is
+	// kept with the connection and handed on as Inbound.Session with each
+	// of its messages. It runs in the handshake's goroutine under
+	// HandshakeTimeout and must be safe for concurrent use. wscookie's
+	// Verifier.Check is one.
+	WSCheck func(r *http.Request) (session any, err error)
 	// TrustedProxies lists the reverse proxies (nginx, Apache, HAProxy)
 	// whose Forwarded or X-Forwarded-For header names a WebSocket client,
 	// and, with ProxyProtocol, whose PROXY protocol header names a TCP or

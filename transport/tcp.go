@@ -31,6 +31,9 @@ type streamConn struct {
 	conn net.Conn
 	flow Flow
 	name string // the server name verified, for a TLS connection this side made
+	// session is what Config.WSCheck returned for a WebSocket's
+	// handshake (nil otherwise); set before the connection reads.
+	session any
 
 	wmu    sync.Mutex
 	closed bool // under wmu

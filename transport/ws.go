@@ -26,6 +26,9 @@ import (
 // can serve it on its own path. The handshake runs in net/http's goroutine
 // for the connection, under Config.HandshakeTimeout; the client must offer
 // the "sip" subprotocol, and the answer never names one it did not offer.
+// With Config.WSCheck, a handshake that passed the Origin and subprotocol
+// checks must also pass it (403 with the error as the body otherwise), and
+// what it returns is the Session of every Inbound from the connection.
 func (m *Manager) WSHandler(kind Kind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && len(m.cfg.WSOrigins) > 0 && !slices.ContainsFunc(m.cfg.WSOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
@@ -35,6 +38,16 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 		if !offersSIP(r.Header.Values("Sec-WebSocket-Protocol")) {
 			http.Error(w, `WebSocket subprotocol "sip" required (RFC 7118)`, http.StatusBadRequest)
 			return
+		}
+		var session any
+		if m.cfg.WSCheck != nil {
+			s, err := m.cfg.WSCheck(r)
+			if err != nil {
+				m.logLimited("ws-check", "transport: WebSocket handshake refused by WSCheck", "remote", r.RemoteAddr, "err", err)
+				http.Error(w, reasonOf(err), http.StatusForbidden)
+				return
+			}
+			session = s
 		}
 		// No Negotiate: permessage-deflate and every other extension are
 		// declined.
@@ -51,6 +64,7 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 		if c == nil {
 			return
 		}
+		c.session = session
 		// The connection goes on in a goroutine of its own with a small
 		// reader, so that net/http's state for the request (its deep
 		// stack, its 4 KiB buffers) is let go: an idle WebSocket then
@@ -68,6 +82,24 @@ func (m *Manager) WSHandler(kind Kind) http.Handler {
 			c.wsLoop(br)
 		}()
 	})
+}
+
+// reasonOf makes a WSCheck error the body of the 403: one line, short.
+func reasonOf(err error) string {
+	s := strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, err.Error())
+	if len(s) > 200 {
+		n := 200
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return s
 }
 
 // forwardedFor returns the client's address as the reverse proxies in
@@ -363,7 +395,7 @@ func (c *streamConn) wsMessage(b []byte) bool {
 		}
 		return true // one WebSocket message is one SIP message: framing holds
 	}
-	m.handler(&Inbound{Msg: msg, Flow: c.flow, Received: time.Now()})
+	m.handler(&Inbound{Msg: msg, Flow: c.flow, Received: time.Now(), Session: c.session})
 	return true
 }
 
