@@ -353,12 +353,13 @@ func randomTag() string {
 type creds struct {
 	user, realm, nonce, uri, response, cnonce, qop, nc string
 	alg                                                Algorithm
-	hasAlg                                             bool
+	hasAlg, hasRealm                                   bool
 }
 
 // find returns the credentials of req for realm: the first Authorization
 // (or Proxy-Authorization) Digest value whose realm is realm. found is
-// false when there is none; bad is set when a value could not be parsed.
+// false when there is none; bad is set when a value could not be parsed
+// (or named a directive twice), in which case c holds nothing.
 func find(req *sip.Message, realm string, proxy bool) (c creds, found, bad bool) {
 	h := sip.HeaderAuthorization
 	if proxy {
@@ -372,27 +373,20 @@ func find(req *sip.Message, realm string, proxy bool) (c creds, found, bad bool)
 		if !au.IsDigest() {
 			continue
 		}
-		if r, _ := au.Param("realm"); r != realm {
+		c = creds{}
+		if !parseCreds(&au, &c) {
+			if c.hasRealm && c.realm != realm {
+				continue // another proxy's problem
+			}
+			bad = true
 			continue
 		}
-		c.realm = realm
-		c.user, _ = au.Param("username")
-		c.nonce, _ = au.Param("nonce")
-		c.uri, _ = au.Param("uri")
-		c.response, _ = au.Param("response")
-		c.cnonce, _ = au.Param("cnonce")
-		c.nc, _ = au.Param("nc")
-		c.qop, _ = au.Param("qop")
-		var algName string
-		algName, c.hasAlg = au.Param("algorithm")
-		if !c.hasAlg {
-			c.alg = MD5 // RFC 7616 §3.3
-		} else if alg, ok := ParseAlgorithm(algName); ok {
-			c.alg = alg
+		if c.realm != realm {
+			continue
 		}
 		return c, true, false
 	}
-	return c, false, bad
+	return creds{}, false, bad
 }
 
 // Check verifies the credentials req carries for realm (Authorization, or

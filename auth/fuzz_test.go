@@ -4,8 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sipedge/sipedge/sip"
 )
 
 // FuzzCheck feeds arbitrary Authorization and Proxy-Authorization values to
@@ -23,6 +26,23 @@ func FuzzCheck(f *testing.F) {
 	f.Add(`Digest username="alice", realm="example.com"`)
 	f.Add(`Basic YWxpY2U6c2VjcmV0`)
 	f.Fuzz(func(t *testing.T, value string) {
+		// scanParams agrees with the sip package on every list it accepts.
+		if au, err := sip.ParseAuth(value); err == nil {
+			firsts := map[string]bool{}
+			ok := scanParams(&au, func(name, v string) {
+				key := strings.ToLower(name)
+				if firsts[key] {
+					return
+				}
+				firsts[key] = true
+				if want, _ := au.Param(name); v != want {
+					t.Fatalf("param %s = %q, sip says %q in %q", name, v, want, value)
+				}
+			})
+			if !ok {
+				t.Fatalf("scanParams refused %q, which sip parsed", value)
+			}
+		}
 		fx := newFixture(t, nil)
 		for _, hdr := range []string{"Authorization", "Proxy-Authorization"} {
 			m := req.Clone()
@@ -76,6 +96,27 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		body := "go test fuzz v1\nstring(" + strconvQuote(v) + ")\n"
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestFuzzSeedsValid keeps the ok-* seeds meaningful: they still
+// authenticate under the fixture's secret and clock.
+func TestFuzzSeedsValid(t *testing.T) {
+	for _, name := range []string{"ok-sha256", "ok-md5"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzCheck", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, line, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		value, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(line, "string("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		fx := newFixture(t, nil)
+		next := authorize(t, register(t, testUser), "Authorization", value)
+		if res := fx.a.Check(context.Background(), next, testRealm, false, fx.src); res.Outcome != OK {
+			t.Errorf("seed %s: %+v", name, res)
 		}
 	}
 }

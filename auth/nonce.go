@@ -54,20 +54,29 @@ type noncer struct {
 	macs     sync.Pool
 }
 
+// mac is a pooled HMAC with scratch space, so that nothing handed to the
+// hash.Hash interface escapes from the caller's stack.
+type mac struct {
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
+}
+
 func newNoncer(key []byte, lifetime time.Duration) *noncer {
 	n := &noncer{key: key, lifetime: int64(lifetime / time.Second)}
-	n.macs.New = func() any { return hmac.New(sha256.New, n.key) }
+	n.macs.New = func() any { return &mac{h: hmac.New(sha256.New, n.key), in: make([]byte, 0, 256)} }
 	return n
 }
 
 func (n *noncer) tag(dst *nonceTag, head []byte, realm string) {
-	m := n.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(nonceLabel)
-	m.Write(head)
-	m.Write([]byte(realm))
-	var sum [sha256.Size]byte
-	copy(dst[:], m.Sum(sum[:0]))
+	m := n.macs.Get().(*mac)
+	m.in = append(append(append(m.in[:0], nonceLabel...), head...), realm...)
+	m.h.Reset()
+	m.h.Write(m.in)
+	copy(dst[:], m.h.Sum(m.sum[:0]))
+	if cap(m.in) > 1024 {
+		m.in = make([]byte, 0, 256) // a long realm does not stay pooled
+	}
 	n.macs.Put(m)
 }
 
@@ -92,7 +101,9 @@ func (n *noncer) verify(nonce, realm string, alg Algorithm, now time.Time) (nonc
 		return nonceBad, 0, t
 	}
 	var raw [nonceRawLen]byte
-	if k, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || k != nonceRawLen {
+	var enc [nonceLen]byte
+	copy(enc[:], nonce)
+	if k, err := base64.RawURLEncoding.Decode(raw[:], enc[:]); err != nil || k != nonceRawLen {
 		return nonceBad, 0, t
 	}
 	n.tag(&t, raw[:nonceHead], realm)
