@@ -114,6 +114,7 @@ func (b *builder) build(source string) *Config {
 		}
 	}
 	c.RelayForeignDomains = b.choice("RelayForeignDomains", "none", "none", "all")
+	b.wsCookie(c)
 	c.StaticRoutes = b.routes()
 	c.MinExpires, c.MaxExpires, c.DefaultExpires = b.expires()
 	c.LogLevel = slog.LevelInfo

@@ -211,6 +211,19 @@ type Config struct {
 	// DataDirectory (flowtoken.key). Never log them.
 	FlowTokenSecrets [][]byte
 
+	// WSCookieAuthSecret is WSCookieAuthSharedSecret, the HMAC key of
+	// repro's WebSocket cookie authentication, used as written; nil when
+	// that is off. Never log it.
+	WSCookieAuthSecret []byte
+	// WSCookieNameInfo, WSCookieNameExtra and WSCookieNameMac name the
+	// three cookies (repro's defaults: WSSessionInfo, WSSessionExtra,
+	// WSSessionMAC).
+	WSCookieNameInfo, WSCookieNameExtra, WSCookieNameMac string
+	// WSCookieExtraHeaderName is the header whose value, when a request
+	// over a cookie-authenticated WebSocket carries it, must equal the
+	// extra cookie (repro's default X-WS-Session-Extra); "" for no check.
+	WSCookieExtraHeaderName string
+
 	set map[string]Pos // lower-case canonical key -> where it was set
 }
 

@@ -27,6 +27,7 @@ var globalKeys = [...]string{
 	"DisableOutbound", "FlowTimer", "AssumeFirstHopSupportsOutbound",
 	"EnableFlowTokens", "FlowTokenSecret", "AssumePath", "HideTopology",
 	"RelayForeignDomains",
+	"WSCookieAuthSharedSecret", "WSCookieNameInfo", "WSCookieNameExtra", "WSCookieNameMac", "WSCookieExtraHeaderName",
 	"RegistrationMinimumExpires", "RegistrationMaximumExpires", "RegistrationDefaultExpires",
 	"LogLevel", "LogFormat", "DataDirectory", "ShutdownGracePeriod",
 	"MaxTransactions",
@@ -67,7 +68,6 @@ var reproOnly = map[string]string{
 	"CaptureHost": "", "CapturePort": "", "CaptureAgentID": "", "EnableSipMessageLogging": "",
 	"StatisticsLogInterval": "", "EnablePresenceServer": "", "PresenceUsesRegistrationState": "",
 	"PresenceNotifyClosedStateForNonPublishedUsers": "", "EnablePublicationReplication": "",
-	"WSCookieAuthSharedSecret": "", "WSCookieNameInfo": "", "WSCookieNameExtra": "", "WSCookieNameMac": "",
 }
 
 // reproOnlyTransport are repro's Transport<N> suffixes that sipedge does not implement.

@@ -109,11 +109,14 @@ func secretMsg(i, n int, msg string) string {
 }
 
 // quoteItem is quoteShort for a line or command-line item that is echoed in
-// a message, except that a FlowTokenSecret setting is never shown.
+// a message, except that a FlowTokenSecret or WSCookieAuthSharedSecret
+// setting is never shown.
 func quoteItem(s string) string {
 	t := strings.TrimLeft(strings.TrimPrefix(strings.TrimSpace(s), "--"), " \t")
-	if len(t) >= len(secretKey) && strings.EqualFold(t[:len(secretKey)], secretKey) {
-		return `"` + secretKey + `..." (value not shown)`
+	for _, k := range [...]string{secretKey, wsCookieSecretKey} {
+		if len(t) >= len(k) && strings.EqualFold(t[:len(k)], k) {
+			return `"` + k + `..." (value not shown)`
+		}
 	}
 	return quoteShort(s)
 }
