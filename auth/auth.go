@@ -166,7 +166,8 @@ type Result struct {
 	Outcome Outcome
 	Reason  Reason
 	// User and Realm are the authenticated identity (OK), or what the
-	// credentials claimed (Stale, Failed, Refused).
+	// credentials claimed (Stale, Failed, Refused). User is a substring of
+	// the request: strings.Clone it to keep it longer than the request.
 	User, Realm string
 	Algorithm   Algorithm
 	// Delay is how long to wait before answering (brute-force slow-down).
@@ -180,7 +181,7 @@ type Result struct {
 type Stats struct {
 	Challenges uint64 // challenge responses built
 	Successes  uint64 // OK
-	Failures   uint64 // Failed, and Refused for malformed credentials
+	Failures   uint64 // failures counted against a source: Failed (except ReasonAlgorithm), Refused other than lockouts
 	Stale      uint64 // Stale
 	Replays    uint64 // nonce-count replays refused
 	Lockouts   uint64 // lockouts started (source or user)
@@ -478,10 +479,12 @@ func (a *Authenticator) Check(ctx context.Context, req *sip.Message, realm strin
 	}
 	switch a.replay.use(tag, issued, uint32(ncv), nowT.Unix()) {
 	case ncReplay:
+		// Counted against the source (not the user, whose client may
+		// merely have reordered more than the window): a replay is someone
+		// resending captured credentials.
 		a.stats.replays.Add(1)
-		a.log.Info("auth: nonce-count replay refused", "source", src, "user", c.user, "realm", realm, "nc", c.nc)
 		res.Outcome, res.Reason = Refused, ReasonReplay
-		return res
+		return a.fail(res, skey, now, false)
 	case ncStale:
 		a.stats.stale.Add(1)
 		res.Outcome = Stale

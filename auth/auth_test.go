@@ -478,7 +478,7 @@ func TestNonceCount(t *testing.T) {
 			t.Fatalf("nc %s: reason %v", step.nc, res.Reason)
 		}
 	}
-	if s := f.a.Stats(); s.Replays != 4 || s.Successes != 6 {
+	if s := f.a.Stats(); s.Replays != 4 || s.Successes != 6 || s.Failures != 5 {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -554,6 +554,7 @@ func TestMalformed(t *testing.T) {
 		{strings.Replace(good, `response="`, `response="0`, 1), ReasonMalformed},
 		{strings.Replace(good, `response="`, `response="z`, 1)[:len(good)-1], ReasonMalformed},
 		{`Digest realm="example.com", username=`, ReasonMalformed},
+		{good + `, response="00000000000000000000000000000000"`, ReasonMalformed}, // a directive twice
 	} {
 		next := authorize(t, req, "Authorization", tc.value)
 		res := f.a.Check(context.Background(), next, testRealm, false, f.src)
