@@ -9,6 +9,7 @@ require (
 	github.com/pion/stun/v3 v3.1.7
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.45.0
 	modernc.org/sqlite v1.62.0
 	pgregory.net/rapid v1.2.0
 )

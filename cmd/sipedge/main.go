@@ -27,18 +27,28 @@ commands:
   serve [-c file] [--Key=value ...]          run the proxy, registrar and edge
   check-config [-c file] [--Key=value ...]   check a configuration and print what it opens
   sample-config                              print the annotated sample configuration
+  user add USER@DOMAIN [--realm R] [-c file] [--Key=value ...]
+                                             add a user; the password is read from the
+                                             terminal (asked twice) or one line of stdin
+  user passwd USER@DOMAIN [--realm R] [...]  change a user's password the same way
+  user remove USER@DOMAIN [...]              remove a user
+  user list [DOMAIN] [...]                   list users (never their HA1 values)
+  domain add|remove DOMAIN [...]             add or remove a domain of the user store
+  domain list [...]                          list the domains
   version                                    print the version and exit
 
 Without -c, serve runs the embedded default: SIP over UDP and TCP on
 127.0.0.1:5060 and over WebSocket on 127.0.0.1:8080, data in ./sipedge-data.
 --Key=value overrides a key of the file (repro's syntax), e.g. --UDPPort=5080.
+user and domain use the database in the DataDirectory of the same -c file and
+overrides that serve is given ([...] above); a running serve sees their changes.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -66,6 +76,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 		return serve(cfg, stderr)
+	case "user":
+		return userCommand(args[1:], stdin, stdout, stderr)
+	case "domain":
+		return domainCommand(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "sipedge: unknown command %q\n\n%s", args[0], usage)
 		return 2
