@@ -65,6 +65,9 @@ type Request struct {
 	Tx *transaction.ServerTx
 	// Source is the flow it came on.
 	Source transport.Flow
+	// Session is what the transport's WebSocket handshake check gave the
+	// connection (a *wscookie.Session), nil otherwise.
+	Session any
 	// Targets are where it goes; processors add them.
 	Targets []Target
 
@@ -95,11 +98,13 @@ func (r *Request) Respond(code int, reason string, edit func(*sip.Message)) {
 	r.p.respondTx(r.Tx, code, reason, edit)
 }
 
-// DefaultChain returns the standard processors in order: sanity, routes,
-// self, location, static, relay.
+// DefaultChain returns the standard processors in order: sanity,
+// cookieAuth, authenticate, routes, self, location, static, relay.
 func (p *Proxy) DefaultChain() []Processor {
 	return []Processor{
 		ProcessorFunc(p.sanity),
+		ProcessorFunc(p.cookieAuth),
+		ProcessorFunc(p.authenticate),
 		ProcessorFunc(p.routes),
 		ProcessorFunc(p.self),
 		ProcessorFunc(p.location),

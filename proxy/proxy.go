@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipedge/sipedge/auth"
 	"github.com/sipedge/sipedge/flowtoken"
 	"github.com/sipedge/sipedge/locate"
 	"github.com/sipedge/sipedge/registrar"
@@ -96,6 +97,9 @@ type Config struct {
 	ResolveTimeout time.Duration
 	// ServerName goes in the Server header of our own responses.
 	ServerName string
+	// Auth checks digest credentials (RFC 3261 §22); nil lets every
+	// request through unauthenticated (DisableAuth).
+	Auth *auth.Authenticator
 	// Logger takes the proxy's log; nil discards.
 	Logger *slog.Logger
 	// Chain replaces the default processor chain (DefaultChain) when not
@@ -213,7 +217,7 @@ func (p *Proxy) ServeRequest(tx *transaction.ServerTx, in *transport.Inbound) {
 		p.serveCancel(tx, msg)
 		return
 	}
-	r := &Request{Msg: msg, Tx: tx, Source: in.Flow, p: p}
+	r := &Request{Msg: msg, Tx: tx, Source: in.Flow, Session: in.Session, p: p}
 	if tx == nil {
 		p.acks.Add(1)
 	}
