@@ -6,7 +6,8 @@
 #   bench/callrate.sh                      # rates 100 200 400 ... 6400, 20 s each
 #   RATES="500 1000 1500" DURATION=15 bench/callrate.sh
 #
-# It builds ./cmd/sipedge, starts it on loopback (UDP only, Domains =
+# It builds ./cmd/sipedge, starts it on loopback (UDP only, digest
+# authentication off: it measures routing, Domains =
 # example.com, a temporary data directory), registers a sipp UAS for
 # bench@example.com, then for each rate runs a sipp UAC (-r RATE for
 # DURATION seconds, -m RATE*DURATION calls) calling bench@example.com
@@ -85,7 +86,7 @@ echo "building sipedge" >&2
 sport=$(free_port)
 uport=$(free_port)
 echo "sipedge on 127.0.0.1:$sport/udp, UAS sipp on 127.0.0.1:$uport" >&2
-"$tmp/sipedge" serve --IPAddress=127.0.0.1 --UDPPort="$sport" --TCPPort=0 --WSPort=0 \
+"$tmp/sipedge" serve --IPAddress=127.0.0.1 --UDPPort="$sport" --TCPPort=0 --WSPort=0 --DisableAuth=true \
   --Domains=example.com --DataDirectory="$tmp/data" --LogLevel=WARNING >"$tmp/sipedge.log" 2>&1 &
 sipedge=$!
 pids+=("$sipedge")

@@ -114,6 +114,11 @@ func (b *builder) build(source string) *Config {
 		}
 	}
 	c.RelayForeignDomains = b.choice("RelayForeignDomains", "none", "none", "all")
+	c.DisableAuth = b.boolean("DisableAuth")
+	c.StaticRealm = b.str("StaticRealm")
+	c.DigestChallengeAlgorithms = b.digestAlgorithms()
+	c.ChallengeThirdParties = b.boolean("ChallengeThirdPartiesCallingLocalDomains")
+	c.TrustedPeers = b.trustedPeers()
 	b.wsCookie(c)
 	c.StaticRoutes = b.routes()
 	c.MinExpires, c.MaxExpires, c.DefaultExpires = b.expires()
@@ -658,4 +663,79 @@ func (b *builder) routes() []StaticRoute {
 		}
 	}
 	return rs
+}
+
+// digestAlgorithms reads DigestChallengeAlgorithms: SHA-256 and/or MD5,
+// comma separated, in the order the challenges offer them.
+func (b *builder) digestAlgorithms() []string {
+	e := b.get("DigestChallengeAlgorithms")
+	if e == nil || b.empty(e, "SHA-256, MD5") {
+		return []string{"SHA-256", "MD5"}
+	}
+	var out []string
+	for _, a := range strings.Split(e.value, ",") {
+		a = strings.ToUpper(strings.TrimSpace(a))
+		switch a {
+		case "SHA-256", "MD5":
+		default:
+			b.bad(e, "%s is not a digest algorithm (want SHA-256 and/or MD5)", quoteShort(a))
+			continue
+		}
+		if slices.Contains(out, a) {
+			b.bad(e, "%s is listed twice", quoteShort(a))
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		return []string{"SHA-256", "MD5"}
+	}
+	return out
+}
+
+// trustedPeers reads TrustedPeers: comma-separated entries, each an
+// address or CIDR range, optionally followed by a transport
+// ("192.0.2.0/24 udp, 2001:db8::/32, 198.51.100.7 tls").
+func (b *builder) trustedPeers() []TrustedPeer {
+	e := b.get("TrustedPeers")
+	if e == nil {
+		return nil
+	}
+	var out []TrustedPeer
+	for _, item := range strings.Split(e.value, ",") {
+		f := strings.Fields(item)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) > 2 {
+			b.bad(e, "%s is not an address range and a transport", quoteShort(item))
+			continue
+		}
+		var pfx netip.Prefix
+		var err error
+		if strings.Contains(f[0], "/") {
+			pfx, err = netip.ParsePrefix(f[0])
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(f[0]); err == nil {
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			b.bad(e, "%s is not an IP address or CIDR range", quoteShort(f[0]))
+			continue
+		}
+		tp := TrustedPeer{Prefix: pfx.Masked()}
+		if len(f) == 2 {
+			tp.Transport = strings.ToUpper(f[1])
+			switch tp.Transport {
+			case "UDP", "TCP", "TLS", "WS", "WSS":
+			default:
+				b.bad(e, "%s is not a transport (want UDP, TCP, TLS, WS or WSS)", quoteShort(f[1]))
+				continue
+			}
+		}
+		out = append(out, tp)
+	}
+	return out
 }

@@ -211,6 +211,21 @@ type Config struct {
 	// DataDirectory (flowtoken.key). Never log them.
 	FlowTokenSecrets [][]byte
 
+	// DisableAuth turns digest authentication off (repro's key; default
+	// false: REGISTER and requests from our users are challenged).
+	DisableAuth bool
+	// StaticRealm, when set, is the digest realm of every domain; else the
+	// realm is the domain.
+	StaticRealm string
+	// DigestChallengeAlgorithms are the algorithms challenges offer, in
+	// order ("SHA-256", "MD5"; default both, SHA-256 first, RFC 8760).
+	DigestChallengeAlgorithms []string
+	// ChallengeThirdParties is ChallengeThirdPartiesCallingLocalDomains:
+	// challenge requests from other domains to our users too.
+	ChallengeThirdParties bool
+	// TrustedPeers pass without a challenge: trunks and gateways.
+	TrustedPeers []TrustedPeer
+
 	// WSCookieAuthSecret is WSCookieAuthSharedSecret, the HMAC key of
 	// repro's WebSocket cookie authentication, used as written; nil when
 	// that is off. Never log it.
@@ -232,4 +247,11 @@ type Config struct {
 func (c *Config) Where(key string) (Pos, bool) {
 	p, ok := c.set[strings.ToLower(key)]
 	return p, ok
+}
+
+// TrustedPeer is one TrustedPeers entry: an address range and, when not
+// "", the one transport (UDP, TCP, TLS, WS, WSS) it is trusted over.
+type TrustedPeer struct {
+	Prefix    netip.Prefix
+	Transport string
 }

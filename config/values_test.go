@@ -272,3 +272,24 @@ func TestPosString(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthKeys(t *testing.T) {
+	c, err := Parse("t.config", []byte("DisableAuth = on\nStaticRealm = sip.example.org\nDigestChallengeAlgorithms = md5\nChallengeThirdPartiesCallingLocalDomains = true\nTrustedPeers = 192.0.2.7/24 udp, 2001:db8::10\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.DisableAuth || c.StaticRealm != "sip.example.org" || len(c.DigestChallengeAlgorithms) != 1 || c.DigestChallengeAlgorithms[0] != "MD5" || !c.ChallengeThirdParties {
+		t.Fatalf("%+v", c)
+	}
+	if len(c.TrustedPeers) != 2 || c.TrustedPeers[0].Prefix.String() != "192.0.2.0/24" || c.TrustedPeers[0].Transport != "UDP" ||
+		c.TrustedPeers[1].Prefix.String() != "2001:db8::10/128" || c.TrustedPeers[1].Transport != "" {
+		t.Fatalf("TrustedPeers %+v", c.TrustedPeers)
+	}
+	d, err := Parse("t.config", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.DisableAuth || len(d.DigestChallengeAlgorithms) != 2 || d.DigestChallengeAlgorithms[0] != "SHA-256" {
+		t.Fatalf("defaults: %+v", d)
+	}
+}

@@ -116,10 +116,12 @@ type Stats struct {
 
 // Proxy is the stateful proxy. It is the transaction layer's Handler.
 type Proxy struct {
-	cfg     Config
-	tx      Transactions
-	chain   []Processor
-	domains map[string]bool
+	cfg   Config
+	tx    Transactions
+	chain []Processor
+	// domains is replaced whole by SetDomains (users add domains to a
+	// running server), never changed in place.
+	domains atomic.Pointer[map[string]bool]
 	addrs   map[netip.Addr]bool
 	ports   map[int]bool
 	tokens  *flowtoken.Codec
@@ -152,18 +154,15 @@ func New(cfg Config) *Proxy {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{
-		cfg:     cfg,
-		domains: map[string]bool{},
-		tokens:  cfg.Tokens,
-		log:     cfg.Logger,
-		forks:   map[*transaction.ServerTx]*fork{},
+		cfg:    cfg,
+		tokens: cfg.Tokens,
+		log:    cfg.Logger,
+		forks:  map[*transaction.ServerTx]*fork{},
 	}
 	if p.tokens == nil {
 		p.tokens = flowtoken.NewRandom()
 	}
-	for _, d := range cfg.Domains {
-		p.domains[strings.ToLower(d)] = true
-	}
+	p.SetDomains(cfg.Domains)
 	p.addrs = localAddrs(cfg.Listeners)
 	p.ports = map[int]bool{}
 	for _, l := range cfg.Listeners {
@@ -179,6 +178,16 @@ func New(cfg Config) *Proxy {
 		p.chain = p.DefaultChain()
 	}
 	return p
+}
+
+// SetDomains replaces the domains we are responsible for; safe while
+// requests flow.
+func (p *Proxy) SetDomains(domains []string) {
+	m := make(map[string]bool, len(domains))
+	for _, d := range domains {
+		m[strings.ToLower(d)] = true
+	}
+	p.domains.Store(&m)
 }
 
 // Bind gives the proxy the transaction layer it sends through. The layer

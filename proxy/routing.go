@@ -63,7 +63,7 @@ func (p *Proxy) isOurHost(host string) bool {
 		return p.addrs[a]
 	}
 	h := strings.ToLower(host)
-	if p.domains[h] {
+	if (*p.domains.Load())[h] {
 		return true
 	}
 	for i := range p.cfg.Listeners {
@@ -80,7 +80,7 @@ func (p *Proxy) isOurDomain(host string) bool {
 	if a, ok := parseHost(host); ok {
 		return p.addrs[a]
 	}
-	return p.domains[strings.ToLower(host)]
+	return (*p.domains.Load())[strings.ToLower(host)]
 }
 
 // isOurs reports whether u points at this proxy: our host, and no port or

@@ -213,7 +213,7 @@ func TestGRUU(t *testing.T) {
 // and sent is in the log, as an operator expects of a SIP trace.
 func TestTrace(t *testing.T) {
 	var buf syncBuffer
-	cfg, err := config.Parse("trace.config", []byte("IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nLogLevel = STACK\nDomains = example.com\nDataDirectory = "+t.TempDir()), nil)
+	cfg, err := config.Parse("trace.config", []byte("IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nLogLevel = STACK\nDomains = example.com\nDisableAuth = true\nDataDirectory = "+t.TempDir()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

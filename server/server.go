@@ -28,6 +28,7 @@ import (
 	"github.com/sipedge/sipedge/proxy"
 	"github.com/sipedge/sipedge/registrar"
 	"github.com/sipedge/sipedge/sip"
+	"github.com/sipedge/sipedge/store/sqlite"
 	"github.com/sipedge/sipedge/transaction"
 	"github.com/sipedge/sipedge/transport"
 )
@@ -60,6 +61,8 @@ type Server struct {
 	reg    *registrar.Registrar
 	store  *location.Memory
 	tokens *flowtoken.Codec
+	db     *sqlite.DB
+	users  *users
 	certs  []*transport.CertFile
 	bound  []proxy.Listener
 	cancel context.CancelFunc
@@ -87,6 +90,17 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.tokens = tokens
+	octx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sqlite.Open(octx, cfg.DataDirectory)
+	if err != nil {
+		return nil, fmt.Errorf("%s: user store: %w", where(cfg, "DataDirectory"), err)
+	}
+	s.db, s.users = db, &users{st: db}
+	if err := s.users.load(octx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", db.Path(), err)
+	}
 	s.store = location.NewMemory()
 	reg, err := registrar.New(registrar.Config{
 		Store:                          s.store,
@@ -100,6 +114,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Logger:                         s.log.With("component", "registrar"),
 	})
 	if err != nil {
+		db.Close()
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
 	s.reg = reg
@@ -183,6 +198,7 @@ func (s *Server) Start() error {
 	if tcfg.Logger == nil {
 		tcfg.Logger = s.log.With("component", "transport")
 	}
+	tcfg.WSCheck = s.wsCheck()
 	s.tm = transport.NewManager(tcfg, s.receive)
 	for i := range cfg.Listeners {
 		l := &cfg.Listeners[i]
@@ -221,18 +237,22 @@ func (s *Server) Start() error {
 		}
 		statics = append(statics, proxy.StaticRoute{Pattern: sr.Pattern, Methods: sr.Methods, Destination: u})
 	}
-	domains := cfg.Domains
-	if len(domains) == 0 {
-		domains = recordRouteDomains(s.bound)
-		if len(domains) > 0 {
-			s.log.Info("Domains not set: the Record-Route host names are our domains", "domains", strings.Join(domains, ","))
+	if len(cfg.Domains) == 0 {
+		if d := recordRouteDomains(s.bound); len(d) > 0 {
+			s.log.Info("Domains not set: the Record-Route host names are our domains", "domains", strings.Join(d, ","))
 		} else {
-			s.log.Info("no Domains configured: only requests addressed to our IP addresses are ours")
+			s.log.Info("no Domains configured: only requests addressed to our IP addresses (and the store's domains) are ours")
 		}
+	}
+	authn, err := s.authenticator()
+	if err != nil {
+		s.tm.Close()
+		return err
 	}
 	pcfg := proxy.Config{
 		Listeners:           s.bound,
-		Domains:             domains,
+		Domains:             s.domains(),
+		Auth:                authn,
 		Registrar:           s.reg,
 		Tokens:              s.tokens,
 		ForceRecordRouting:  cfg.ForceRecordRouting,
@@ -266,10 +286,14 @@ func (s *Server) Start() error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.reg.Run(ctx, 30*time.Second)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.watchUsers(ctx)
 	}()
 	for _, w := range cfg.Warnings {
 		s.log.Warn(w.Error())
@@ -480,6 +504,11 @@ func (s *Server) Close() {
 			s.layer.Close()
 		}
 		s.wg.Wait()
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				s.log.Warn("closing the user store", "err", err)
+			}
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,10 @@ func startServerWith(t *testing.T, opts Options, text string, overrides ...strin
 	t.Helper()
 	dir := t.TempDir()
 	text = strings.ReplaceAll(text, "$DIR", dir)
+	if !strings.Contains(text, "DisableAuth") && !slices.ContainsFunc(overrides, func(o string) bool { return strings.Contains(o, "DisableAuth") }) {
+		// Tests of routing run without digest; auth_test.go turns it on.
+		text += "\nDisableAuth = true\n"
+	}
 	cfg, err := config.Parse(filepath.Join(dir, "test.config"), []byte(text+"\nDataDirectory = "+filepath.Join(dir, "data")+"\n"), overrides)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -51,11 +56,7 @@ func startServerWith(t *testing.T, opts Options, text string, overrides ...strin
 	for i := range cfg.Listeners {
 		cfg.Listeners[i].Addr = netip.AddrPortFrom(cfg.Listeners[i].Addr.Addr(), 0)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if os.Getenv("SIPEDGE_TEST_LOG") == "" {
-		log = slog.New(slog.DiscardHandler)
-	}
-	opts.Logger, opts.Timers = log, testTimers
+	opts.Logger, opts.Timers = testLogger(t), testTimers
 	s, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +66,15 @@ func startServerWith(t *testing.T, opts Options, text string, overrides ...strin
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// testLogger discards the server's log unless SIPEDGE_TEST_LOG is set,
+// then writes it into the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("SIPEDGE_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 type testWriter struct{ t *testing.T }

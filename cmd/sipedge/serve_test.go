@@ -153,12 +153,30 @@ func (p *process) listening(t *testing.T, typ string) string {
 	return ""
 }
 
+// alicePassword is the password addUser gives alice.
+const alicePassword = "wonderland-42"
+
+// addUser adds alice@domain to the store in dataDir with the sipedge
+// command itself, as an operator would before the first REGISTER: digest
+// authentication is on by default.
+func addUser(t *testing.T, dataDir, domain string) {
+	t.Helper()
+	var out, errb strings.Builder
+	dd := "--DataDirectory=" + dataDir
+	if code := run([]string{"domain", "add", domain, dd}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("domain add %s: exit %d: %s", domain, code, errb.String())
+	}
+	if code := run([]string{"user", "add", "alice@" + domain, dd}, strings.NewReader(alicePassword+"\n"), &out, &errb); code != 0 {
+		t.Fatalf("user add: exit %d: %s", code, errb.String())
+	}
+}
+
 // register registers user@domain over transport ("ws" or "wss") at url.
 func register(t *testing.T, transport, url, domain string, tc *tls.Config) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ua, err := client.Dial(ctx, client.Config{Transport: transport, Server: url, TLS: tc, User: "alice", Domain: domain, Timeout: 5 * time.Second})
+	ua, err := client.Dial(ctx, client.Config{Transport: transport, Server: url, TLS: tc, User: "alice", Domain: domain, Password: alicePassword, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
@@ -185,9 +203,11 @@ func TestServeQuickStart(t *testing.T) {
 		}
 		t.Run("ws/"+name, func(t *testing.T) {
 			udp, tcp, ws := testnet.FreePort(t), testnet.FreePort(t), testnet.FreePort(t)
+			data := filepath.Join(t.TempDir(), "data")
+			addUser(t, data, cmp.Or(domains, "127.0.0.1"))
 			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-ws.config")),
 				"--IPAddress=127.0.0.1", fmt.Sprintf("--UDPPort=%d", udp), fmt.Sprintf("--TCPPort=%d", tcp),
-				fmt.Sprintf("--WSPort=%d", ws), "--DataDirectory=" + filepath.Join(t.TempDir(), "data")}
+				fmt.Sprintf("--WSPort=%d", ws), "--DataDirectory=" + data}
 			if domains != "" {
 				args = append(args, "--Domains="+domains)
 			}
@@ -208,6 +228,7 @@ func TestServeQuickStart(t *testing.T) {
 				fmt.Sprintf("--Transport1Interface=127.0.0.1:%d", wss),
 				"--Transport1TlsCertificate=" + cert, "--Transport1TlsPrivateKey=" + key,
 				"--DataDirectory=" + filepath.Join(dir, "data")}
+			addUser(t, filepath.Join(dir, "data"), cmp.Or(domains, "127.0.0.1"))
 			if domains != "" {
 				args = append(args, "--Domains="+domains)
 			}

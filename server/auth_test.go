@@ -1,0 +1,201 @@
+package server
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipedge/sipedge/client"
+	"github.com/sipedge/sipedge/config"
+	"github.com/sipedge/sipedge/sip"
+	"github.com/sipedge/sipedge/store"
+	"github.com/sipedge/sipedge/store/sqlite"
+	"github.com/sipedge/sipedge/transport"
+)
+
+// addUsers puts users (name -> password) of example.com into the store in
+// dir, as `sipedge user add` does.
+func addUsers(t *testing.T, dir string, users map[string]string) {
+	t.Helper()
+	ctx := ctx5(t)
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.AddDomain(ctx, "example.com"); err != nil && !errors.Is(err, store.ErrExists) {
+		t.Fatal(err)
+	}
+	for name, pw := range users {
+		u, err := store.NewUser(name, "example.com", "", pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// startAuthServer runs sipedge with digest authentication on (the
+// default), its data directory holding users.
+func startAuthServer(t *testing.T, users map[string]string, extra string) (*Server, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	addUsers(t, dir, users)
+	text := "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 5060\nWSPort = 8080\n" + extra + "\nDataDirectory = " + dir + "\n"
+	cfg, err := config.Parse(filepath.Join(t.TempDir(), "auth.config"), []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfg.Listeners {
+		cfg.Listeners[i].Addr = netip.AddrPortFrom(cfg.Listeners[i].Addr.Addr(), 0)
+	}
+	s, err := New(cfg, Options{Logger: testLogger(t), Timers: testTimers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, dir
+}
+
+// TestDigest registers and calls with passwords: 401 with SHA-256 and MD5
+// challenges for REGISTER, 407 for a MESSAGE from one of our users, 200
+// once the client answers; a wrong password never gets in.
+func TestDigest(t *testing.T) {
+	s, _ := startAuthServer(t, map[string]string{"alice": "wonderland", "bob": "builder"}, "")
+	for _, k := range []transport.Kind{transport.UDP, transport.WS} {
+		t.Run(k.String(), func(t *testing.T) {
+			bare := dial(t, s, k, "alice", nil)
+			resp, err := bare.Register(ctx5(t), 600)
+			if err != nil || resp.StatusCode != 401 {
+				t.Fatalf("REGISTER without a password: %v %v, want 401", resp, err)
+			}
+			var algs []string
+			for c, err := range resp.Auths(sip.HeaderWWWAuthenticate) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, _ := c.Param("algorithm")
+				algs = append(algs, a)
+			}
+			if strings.Join(algs, ",") != "SHA-256,MD5" {
+				t.Fatalf("challenges offer %q, want SHA-256 then MD5", algs)
+			}
+			wrong := dialConfig(t, s, k, client.Config{User: "alice", Password: "looking-glass"})
+			if resp, err := wrong.Register(ctx5(t), 600); err != nil || resp.StatusCode != 401 {
+				t.Fatalf("REGISTER with a wrong password: %v %v, want 401", resp, err)
+			}
+			alice := dialConfig(t, s, k, client.Config{User: "alice", Password: "wonderland"})
+			register(t, alice)
+			bob := dialConfig(t, s, k, client.Config{User: "bob", Password: "builder"})
+			register(t, bob)
+			// MESSAGE and INVITE from alice are challenged (407) and answered.
+			call(t, alice, bob)
+		})
+	}
+}
+
+// TestDigestIdentity checks that credentials prove only their own user: a
+// REGISTER for bob with alice's credentials, and a MESSAGE From bob with
+// alice's, get 403; a replayed nonce-count gets 403 too.
+func TestDigestIdentity(t *testing.T) {
+	s, _ := startAuthServer(t, map[string]string{"alice": "wonderland", "bob": "builder"}, "")
+	r := newRawUDP(t, s)
+	send := func(method, aor, branch, authz string, cseq int) *sip.Message {
+		t.Helper()
+		hdr := "Authorization"
+		if method != "REGISTER" {
+			hdr = "Proxy-Authorization"
+		}
+		text := method + " sip:example.com SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK" + branch + ";rport\n" +
+			"From: <" + aor + ">;tag=f" + branch + "\nTo: <" + aor + ">\nCall-ID: " + branch + "@test\n" +
+			fmt.Sprintf("CSeq: %d %s\n", cseq, method) + "Max-Forwards: 70\nContact: <sip:x@127.0.0.1:$PORT>\n"
+		if authz != "" {
+			text += hdr + ": " + authz + "\n"
+		}
+		r.send(text + "Content-Length: 0\n\n")
+		return r.next(true)
+	}
+	chal := send("REGISTER", "sip:bob@example.com", "id1", "", 1)
+	if chal.StatusCode != 401 {
+		t.Fatalf("first REGISTER: %d", chal.StatusCode)
+	}
+	nonce := md5Nonce(t, chal, sip.HeaderWWWAuthenticate)
+	answer := func(user, pw, method string, nc int) string {
+		ha1 := md5hex(user + ":example.com:" + pw)
+		ha2 := md5hex(method + ":sip:example.com")
+		ncs := fmt.Sprintf("%08x", nc)
+		resp := md5hex(ha1 + ":" + nonce + ":" + ncs + ":c0ffee:auth:" + ha2)
+		return fmt.Sprintf(`Digest username="%s", realm="example.com", nonce="%s", uri="sip:example.com", response="%s", algorithm=MD5, qop=auth, nc=%s, cnonce="c0ffee"`, user, nonce, resp, ncs)
+	}
+	if m := send("REGISTER", "sip:bob@example.com", "id2", answer("alice", "wonderland", "REGISTER", 1), 2); m.StatusCode != 403 {
+		t.Fatalf("REGISTER of bob's AOR with alice's credentials: %d %s, want 403", m.StatusCode, m.Reason)
+	}
+	if m := send("REGISTER", "sip:alice@example.com", "id3", answer("alice", "wonderland", "REGISTER", 2), 3); m.StatusCode != 200 {
+		t.Fatalf("REGISTER of alice's AOR: %d %s, want 200", m.StatusCode, m.Reason)
+	}
+	if m := send("REGISTER", "sip:alice@example.com", "id4", answer("alice", "wonderland", "REGISTER", 2), 4); m.StatusCode != 403 {
+		t.Fatalf("replayed nonce-count: %d %s, want 403", m.StatusCode, m.Reason)
+	}
+}
+
+// TestUsersReachRunningServer adds a user while sipedge runs, as `sipedge
+// user add` does, and registers with it without a restart.
+func TestUsersReachRunningServer(t *testing.T) {
+	s, dir := startAuthServer(t, map[string]string{"alice": "wonderland"}, "")
+	addUsers(t, dir, map[string]string{"carol": "singer"})
+	carol := dialConfig(t, s, transport.UDP, client.Config{User: "carol", Password: "singer"})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := carol.Register(ctx5(t), 600)
+		if err == nil && resp.StatusCode == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a user added while running still refused after 5 s: %v %v", resp, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestTrustedPeers lets a trunk's address pass without a challenge.
+func TestTrustedPeers(t *testing.T) {
+	s, _ := startAuthServer(t, map[string]string{"alice": "wonderland"}, "TrustedPeers = 127.0.0.1 udp")
+	trunk := dial(t, s, transport.UDP, "alice", nil)
+	register(t, trunk)
+	other := dial(t, s, transport.TCP, "alice", nil)
+	if resp, err := other.Register(ctx5(t), 600); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("the same address over TCP (not trusted): %v %v, want 401", resp, err)
+	}
+}
+
+func md5hex(s string) string {
+	h := md5.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// md5Nonce returns the nonce of the MD5 challenge in resp's header h.
+func md5Nonce(t *testing.T, resp *sip.Message, h sip.Header) string {
+	t.Helper()
+	for c, err := range resp.Auths(h) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, _ := c.Param("algorithm"); a == "MD5" {
+			n, _ := c.Param("nonce")
+			return n
+		}
+	}
+	t.Fatalf("no MD5 challenge in\n%s", resp)
+	return ""
+}
