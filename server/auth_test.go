@@ -47,6 +47,13 @@ func addUsers(t *testing.T, dir string, users map[string]string) {
 // default), its data directory holding users.
 func startAuthServer(t *testing.T, users map[string]string, extra string) (*Server, string) {
 	t.Helper()
+	return startAuthServerWith(t, Options{}, users, extra)
+}
+
+// startAuthServerWith is startAuthServer with Options (Logger and Timers
+// are set here).
+func startAuthServerWith(t *testing.T, opts Options, users map[string]string, extra string) (*Server, string) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	addUsers(t, dir, users)
 	text := "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 5060\nWSPort = 8080\n" + extra + "\nDataDirectory = " + dir + "\n"
@@ -57,7 +64,8 @@ func startAuthServer(t *testing.T, users map[string]string, extra string) (*Serv
 	for i := range cfg.Listeners {
 		cfg.Listeners[i].Addr = netip.AddrPortFrom(cfg.Listeners[i].Addr.Addr(), 0)
 	}
-	s, err := New(cfg, Options{Logger: testLogger(t), Timers: testTimers})
+	opts.Logger, opts.Timers = testLogger(t), testTimers
+	s, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,4 +206,45 @@ func md5Nonce(t *testing.T, resp *sip.Message, h sip.Header) string {
 	}
 	t.Fatalf("no MD5 challenge in\n%s", resp)
 	return ""
+}
+
+// TestStaleNonce answers a challenge after its nonce expired: the right
+// password gets a new challenge with stale=true (RFC 7616 §3.3), which the
+// client answers without asking its user again.
+func TestStaleNonce(t *testing.T) {
+	s, _ := startAuthServerWith(t, Options{NonceLifetime: time.Second}, map[string]string{"alice": "wonderland"}, "")
+	r := newRawUDP(t, s)
+	reg := func(branch, authz string, cseq int) *sip.Message {
+		t.Helper()
+		text := "REGISTER sip:example.com SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK" + branch + ";rport\n" +
+			"From: <sip:alice@example.com>;tag=s1\nTo: <sip:alice@example.com>\nCall-ID: stale@test\n" +
+			fmt.Sprintf("CSeq: %d REGISTER\n", cseq) + "Contact: <sip:alice@127.0.0.1:$PORT>\n"
+		if authz != "" {
+			text += "Authorization: " + authz + "\n"
+		}
+		r.send(text + "Content-Length: 0\n\n")
+		return r.next(true)
+	}
+	chal := reg("st1", "", 1)
+	nonce := md5Nonce(t, chal, sip.HeaderWWWAuthenticate)
+	ha1 := md5hex("alice:example.com:wonderland")
+	resp := md5hex(ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + md5hex("REGISTER:sip:example.com"))
+	authz := fmt.Sprintf(`Digest username="alice", realm="example.com", nonce="%s", uri="sip:example.com", response="%s", algorithm=MD5, qop=auth, nc=00000001, cnonce="c0ffee"`, nonce, resp)
+	time.Sleep(2100 * time.Millisecond) // the nonce's lifetime is 1 s, counted in whole seconds
+	m := reg("st2", authz, 2)
+	if m.StatusCode != 401 {
+		t.Fatalf("expired nonce: %d %s, want 401", m.StatusCode, m.Reason)
+	}
+	stale := false
+	for c, err := range m.Auths(sip.HeaderWWWAuthenticate) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := c.Param("stale"); strings.EqualFold(v, "true") {
+			stale = true
+		}
+	}
+	if !stale {
+		t.Fatalf("expired nonce with the right password: no stale=true in\n%s", m)
+	}
 }

@@ -47,6 +47,8 @@ type Options struct {
 	DNSServers []string
 	// Version goes in the Server header.
 	Version string
+	// NonceLifetime, when set, replaces the digest nonces' 300 s (tests).
+	NonceLifetime time.Duration
 }
 
 // Server is a running sipedge.

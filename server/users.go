@@ -106,6 +106,7 @@ func (s *Server) authenticator() (*auth.Authenticator, error) {
 		StaticRealm:           cfg.StaticRealm,
 		ChallengeThirdParties: cfg.ChallengeThirdParties,
 		TrustedPeers:          peers,
+		NonceLifetime:         s.opts.NonceLifetime,
 		Logger:                s.log.With("component", "auth"),
 	}, s.users)
 	if err != nil {
