@@ -76,6 +76,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./flowtoken
 	$(GO) test -run '^$$' -fuzz '^FuzzResolveLiteral$$' -fuzztime $(FUZZTIME) ./locate
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHost$$' -fuzztime $(FUZZTIME) ./locate
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./wscookie
 
 clean:
 	rm -rf $(BIN)
