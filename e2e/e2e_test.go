@@ -1,8 +1,8 @@
 // Package e2e holds the browser end-to-end tests of sipedge: JsSIP and
 // SIP.js phones in headless Chromium (driven by playwright-core, see
-// run.mjs) calling each other and sipp (UAS and UAC) through a real sipedge
-// process, all inside a private network namespace with loopback only
-// (netns.sh). This Go test builds sipedge and the page bundle and runs
+// run.mjs) calling each other and sipp (UAS and UAC) through real sipedge
+// processes (digest authentication off, and on with users and passwords),
+// all inside a private network namespace with loopback only (netns.sh). This Go test builds sipedge and the page bundle and runs
 // the scenarios; the JavaScript side lives in package.json (pinned by
 // package-lock.json), src/ and run.mjs.
 package e2e

@@ -1,7 +1,7 @@
 // Browser end-to-end tests of sipedge: JsSIP and SIP.js phones in headless
-// Chromium (driven by playwright-core) calling each other through a real
-// sipedge process. Run it inside netns.sh, so that Chromium gathers ICE
-// candidates on loopback only:
+// Chromium (driven by playwright-core) calling each other through real
+// sipedge processes (one without passwords, two with digest on). Run it
+// inside netns.sh, so that Chromium gathers ICE candidates on loopback only:
 //
 //   ./netns.sh node run.mjs --sipedge PATH [--bundle DIR] [--only NAME,...]
 //                            [--verbose] [--timeout SECONDS]
@@ -207,6 +207,72 @@ function spawnLogged(name, cmd, argv, opts = {}) {
   return { proc: p, log: buf };
 }
 
+// ---------------------------------------------------------------- sipedge
+
+// The users of the digest scenarios (name@example.com -> password), in the
+// stores of the digest sipedges; every run has new passwords.
+const digestUsers = Object.fromEntries(
+  ['alice10', 'bob10', 'bob11', 'mallory11', 'alice12', 'bob12', 'alice13', 'bob13'].map((u) => [u, `${u}-${crypto.randomUUID()}`]),
+);
+
+// sipedgeCommand runs `sipedge ARGS -c config` (user and domain
+// management) with input on its standard input, and throws with its
+// output when it fails.
+function sipedgeCommand(cfgPath, argv, input = '') {
+  try {
+    return execFileSync(args.sipedge, [...argv, '-c', cfgPath], { input, cwd: env.dir, stdio: ['pipe', 'pipe', 'pipe'], timeout: T.start }).toString();
+  } catch (e) {
+    throw new Error(`sipedge ${argv.join(' ')}: ${e.message}\n${e.stdout || ''}${e.stderr || ''}`);
+  }
+}
+
+// startSipedge writes a configuration (name.config: 127.0.0.1, fresh UDP,
+// TCP, WS and WSS ports, the test certificate, DEBUG log, its own data
+// directory, then lines), adds users (name -> password) with `sipedge
+// domain add example.com` and `sipedge user add USER@example.com` (the
+// password on standard input), starts `sipedge serve` and waits until it
+// listens. It returns { name, ports, proc } (proc: spawnLogged's).
+async function startSipedge(name, lines, users = {}) {
+  const ports = { udp: await freePort(), ws: await freePort(), wss: await freePort() };
+  const config = [
+    `# written by e2e/run.mjs: ${name}`,
+    'IPAddress = 127.0.0.1',
+    `UDPPort = ${ports.udp}`,
+    `TCPPort = ${ports.udp}`, // TCP and UDP share the number
+    `WSPort = ${ports.ws}`,
+    `WSSPort = ${ports.wss}`,
+    `TLSCertificate = ${env.cert.cert}`,
+    `TLSPrivateKey = ${env.cert.key}`,
+    'Domains = example.com',
+    `DataDirectory = ${join(env.dir, `data-${name}`)}`,
+    'LogLevel = DEBUG',
+    'ShutdownGracePeriod = 1',
+    ...lines,
+    '',
+  ].join('\n');
+  const cfgPath = join(env.dir, `${name}.config`);
+  writeFileSync(cfgPath, config);
+  if (Object.keys(users).length > 0) {
+    sipedgeCommand(cfgPath, ['domain', 'add', 'example.com']);
+    for (const [user, password] of Object.entries(users)) {
+      sipedgeCommand(cfgPath, ['user', 'add', `${user}@example.com`], `${password}\n`);
+    }
+  }
+  const se = spawnLogged(name, args.sipedge, ['serve', '-c', cfgPath], { cwd: env.dir });
+  await Promise.race([
+    waitTCP(ports.ws, T.start).then(() => waitTCP(ports.wss, T.start)),
+    se.proc.exited.then((r) => {
+      throw new Error(`${name} exited (${r.code ?? r.sig}) at start`);
+    }),
+  ]).catch((e) => {
+    se.log.dump();
+    throw e;
+  });
+  const n = Object.keys(users).length;
+  say(`${name} up${n ? ` (digest on, ${n} users)` : ''}: ws 127.0.0.1:${ports.ws}, wss 127.0.0.1:${ports.wss}, udp/tcp 127.0.0.1:${ports.udp}`);
+  return { name, ports, proc: se };
+}
+
 // ---------------------------------------------------------------- env
 
 // env holds what every scenario shares: sipedge's addresses, the static
@@ -224,45 +290,26 @@ async function setup() {
   // The page bundle.
   env.bundle = args.bundle || (await build(join(dir, 'bundle')));
 
-  // sipedge.
+  // sipedge: the routing scenarios' (no passwords), and two with digest
+  // authentication on (users added before they serve): with sipedge's
+  // default challenges (SHA-256, then MD5) and with MD5 offered first.
   env.cert = makeCert(dir);
-  env.ports = { udp: await freePort(), ws: await freePort(), wss: await freePort(), sipp: await freePort() };
-  const tcp = env.ports.udp; // TCP and UDP share the number
-  const config = [
-    '# written by e2e/run.mjs',
-    'IPAddress = 127.0.0.1',
-    `UDPPort = ${env.ports.udp}`,
-    `TCPPort = ${tcp}`,
-    `WSPort = ${env.ports.ws}`,
-    `WSSPort = ${env.ports.wss}`,
-    `TLSCertificate = ${env.cert.cert}`,
-    `TLSPrivateKey = ${env.cert.key}`,
-    'Domains = example.com',
+  env.sippPort = await freePort();
+  // One after the other, so that each one's ports are bound before the
+  // next one chooses.
+  const open = await startSipedge('sipedge', [
     // The phones of these scenarios have no passwords: they test routing.
-    // Digest scenarios (right and wrong password) will add users instead.
     'DisableAuth = true',
-    `DataDirectory = ${join(dir, 'data')}`,
-    'LogLevel = DEBUG',
-    'ShutdownGracePeriod = 1',
     // The sipp scenario: sipp@example.com is a sipp UAS on UDP.
     'Route1Pattern = ^sip:sipp@example\\.com',
-    `Route1Destination = sip:127.0.0.1:${env.ports.sipp};transport=udp`,
-    '',
-  ].join('\n');
-  const cfgPath = join(dir, 'sipedge.config');
-  writeFileSync(cfgPath, config);
-  const se = spawnLogged('sipedge', args.sipedge, ['serve', '-c', cfgPath], { cwd: dir });
-  env.sipedge = se;
-  await Promise.race([
-    waitTCP(env.ports.ws, T.start).then(() => waitTCP(env.ports.wss, T.start)),
-    se.proc.exited.then((r) => {
-      throw new Error(`sipedge exited (${r.code ?? r.sig}) at start`);
-    }),
-  ]).catch((e) => {
-    se.log.dump();
-    throw e;
-  });
-  say(`sipedge up: ws 127.0.0.1:${env.ports.ws}, wss 127.0.0.1:${env.ports.wss}, udp/tcp 127.0.0.1:${env.ports.udp}`);
+    `Route1Destination = sip:127.0.0.1:${env.sippPort};transport=udp`,
+  ]);
+  const digest = await startSipedge('sipedge-digest', [], digestUsers);
+  const digestMD5First = await startSipedge('sipedge-digest-md5-first', ['DigestChallengeAlgorithms = MD5, SHA-256'], digestUsers);
+  env.ports = { ...open.ports, sipp: env.sippPort };
+  env.digest = digest;
+  env.digestMD5First = digestMD5First;
+  env.servers = [open, digest, digestMD5First];
 
   // The page server: the bundle over http on 127.0.0.1 (a secure context
   // for getUserMedia).
@@ -323,26 +370,33 @@ async function setup() {
 // Phone is one page running the harness (src/harness.js): one SIP user
 // agent, on JsSIP or SIP.js, driven through window.e2e.
 class Phone {
-  // opts.instance: the +sip.instance UUID (default: the library's own).
+  // opts.instance: the +sip.instance UUID (default: the library's own);
+  // opts.server: the sipedge (startSipedge's) to use, default the one
+  // without passwords; opts.password: the digest password.
   constructor(name, lib, user, transport, opts = {}) {
     this.name = name;
     this.opts = opts;
     this.lib = lib;
     this.user = user;
     this.uri = `sip:${user}@example.com`;
-    this.ws = transport === 'wss' ? `wss://127.0.0.1:${env.ports.wss}` : `ws://127.0.0.1:${env.ports.ws}`;
+    const ports = opts.server ? opts.server.ports : env.ports;
+    this.ws = transport === 'wss' ? `wss://127.0.0.1:${ports.wss}` : `ws://127.0.0.1:${ports.ws}`;
     this.log = new LogBuffer(`${name}/${lib}`);
   }
 
-  async open() {
+  // open loads the page and starts the phone; unless registered is false,
+  // it waits until the phone has registered.
+  async open({ registered = true } = {}) {
     this.page = await env.context.newPage();
     // JsSIP logs through the debug package, with CSS colours (%c) that
     // mean nothing here.
     this.page.on('console', (m) => this.log.add(m.text().replace(/(\s*color: (#[0-9A-Fa-f]{6}|inherit))+\s*$/, '').replace(/%c/g, '')));
     this.page.on('pageerror', (e) => this.log.add(`PAGE ERROR: ${e.message}`));
     await this.page.goto(env.pageURL, { timeout: T.start });
-    await this.page.evaluate((o) => window.e2e.start(o), { lib: this.lib, ws: this.ws, uri: this.uri, name: this.name, debug: true, instance: this.opts.instance });
-    await this.waitFor('registered', (s) => s.registered, T.start);
+    await this.page.evaluate((o) => window.e2e.start(o), {
+      lib: this.lib, ws: this.ws, uri: this.uri, name: this.name, debug: true, instance: this.opts.instance, password: this.opts.password,
+    });
+    if (registered) await this.waitFor('registered', (s) => s.registered, T.start);
     return this;
   }
 
@@ -574,6 +628,24 @@ async function reinviteCall(a, b) {
   await hangup(a, b);
 }
 
+// digestPhone is a phone of a digest sipedge (default: the one with the
+// default challenges) with its user's password.
+function digestPhone(name, lib, user, transport, server = env.digest) {
+  return new Phone(name, lib, user, transport, { server, password: digestUsers[user] });
+}
+
+// challenged checks that phone's SIP trace (JsSIP and SIP.js log every
+// message) shows it received each status of codes: that it did answer
+// challenges.
+function challenged(phone, ...codes) {
+  for (const c of codes) {
+    if (!phone.log.lines.some((l) => l.includes(`SIP/2.0 ${c} `))) {
+      throw new Error(`${phone.name}: no ${c} in its SIP trace: was it challenged?`);
+    }
+  }
+  say(`  ${phone.user} answered ${codes.join(' and ')} with its password`);
+}
+
 // ---------------------------------------------------------------- scenarios
 
 // Each scenario gets fresh phones (users are unique per scenario, so that
@@ -719,6 +791,87 @@ const scenarios = [
       await reinviteCall(a, b);
     },
   },
+  {
+    name: 'jssip-digest',
+    title: 'JsSIP <-> JsSIP over WS with passwords (digest on, default challenges): 401 and 407 answered, call with audio, MESSAGE, callee hangs up',
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(digestPhone('A', 'jssip', 'alice10', 'ws'));
+      const b = ph(digestPhone('B', 'jssip', 'bob10', 'ws'));
+      await fullCall(a, b);
+      challenged(a, 401, 407);
+      challenged(b, 401);
+    },
+  },
+  {
+    name: 'sipjs-digest',
+    title: 'SIP.js over WSS calls JsSIP over WS, both with passwords (digest on, default challenges): 401 and 407 answered, call with audio, MESSAGE, callee hangs up',
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(digestPhone('A', 'sipjs', 'alice12', 'wss'));
+      const b = ph(digestPhone('B', 'jssip', 'bob12', 'ws'));
+      await fullCall(a, b);
+      challenged(a, 401, 407);
+      challenged(b, 401);
+    },
+  },
+  {
+    name: 'jssip-wrong-password',
+    title: 'JsSIP with a wrong password (digest on): registration fails, its call is refused and never offered, and no binding is left',
+    expect: 'pass',
+    async run(ph) {
+      const b = ph(digestPhone('B', 'jssip', 'bob11', 'ws'));
+      await register(b);
+      const w = ph(new Phone('W', 'jssip', 'mallory11', 'ws', { server: env.digest, password: `not-${digestUsers.mallory11}` }));
+      await w.open({ registered: false });
+      await w.waitFor('refused registration', (s) => s.registered || s.registerError !== '', T.start);
+      let s = await w.state();
+      if (s.registered || !/Authentication Error|401|403/.test(s.registerError)) {
+        throw new Error(`W (wrong password): registered=${s.registered}, registration error "${s.registerError}"; want an Authentication Error`);
+      }
+      say(`  W (wrong password): registration failed: ${s.registerError}`);
+      challenged(w, 401);
+      await w.call(b);
+      await w.waitFor('refused the call', (s) => s.call === 'failed' || s.call === 'ended' || s.call === 'confirmed', T.ring);
+      s = await w.state();
+      if (s.call !== 'failed' || !/Authentication Error|407|403/.test(s.callEnd)) {
+        throw new Error(`W (wrong password) calling B: call ${s.call} "${s.callEnd}"; want it refused (Authentication Error)`);
+      }
+      say(`  W's call refused: ${s.callEnd}`);
+      challenged(w, 407);
+      await sleep(500); // a call let through would have reached B by now
+      if ((await b.state()).incoming > 0) throw new Error('B was offered the call of a wrong password');
+      // The failed registration left no binding: B's call to W reaches no one.
+      await b.call(w);
+      await b.waitFor('told W is not reachable', (s) => s.call === 'failed' || s.call === 'confirmed', T.ring);
+      s = await b.state();
+      if (s.call !== 'failed' || (await w.state()).incoming > 0) throw new Error(`B calling W: call ${s.call} "${s.callEnd}", W offered ${(await w.state()).incoming} calls; want no binding for W`);
+      say(`  B's call to W (not registered): ${s.callEnd}`);
+    },
+  },
+  {
+    name: 'digest-md5-first',
+    title: 'JsSIP and SIP.js register with the right passwords against DigestChallengeAlgorithms = MD5, SHA-256 (the order sipp needs)',
+    expect: 'xfail',
+    reason: "JsSIP 3.13.8 and SIP.js 0.21.2 keep only the last WWW-Authenticate of a response (their parser sets the header, it does not add it) and give up unless it is MD5: sipedge's default (SHA-256, then MD5) suits them, MD5 first does not (sipp 3.6.1 reads only the first: MD5 alone suits both)",
+    async run(ph) {
+      const phones = [
+        ph(digestPhone('A', 'jssip', 'alice13', 'ws', env.digestMD5First)),
+        ph(digestPhone('B', 'sipjs', 'bob13', 'ws', env.digestMD5First)),
+      ];
+      await Promise.all(phones.map((p) => p.open({ registered: false })));
+      await Promise.all(phones.map((p) => p.waitFor('registered or refused', (s) => s.registered || s.registerError !== '', T.start)));
+      const refused = [];
+      for (const p of phones) {
+        const s = await p.state();
+        if (s.registered) continue;
+        const why = p.log.lines.find((l) => /algorithm different than/.test(l));
+        refused.push(`${p.name}/${p.lib}: ${s.registerError}${why ? ` (${why.replace(/^.*\| /, '').trim()})` : ''}`);
+      }
+      if (refused.length > 0) throw new Error(`registration refused: ${refused.join('; ')}`);
+      say('  both registered');
+    },
+  },
 ];
 
 // ---------------------------------------------------------------- main
@@ -729,7 +882,7 @@ async function runScenario(sc) {
     opened.push(p);
     return p;
   };
-  const mark = env.sipedge.log.mark();
+  const marks = env.servers.map((se) => se.proc.log.mark());
   const started = Date.now();
   let err = null;
   try {
@@ -741,7 +894,9 @@ async function runScenario(sc) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   const dumpLogs = () => {
     for (const p of opened) if (p.log) p.log.dump();
-    env.sipedge.log.dump(mark);
+    env.servers.forEach((se, i) => {
+      if (se.proc.log.mark() > marks[i]) se.proc.log.dump(marks[i]);
+    });
   };
   let failed = false;
   if (sc.expect === 'xfail') {

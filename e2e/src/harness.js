@@ -105,7 +105,8 @@ window.e2e = {
 
   // start creates the user agent and registers. opts: { lib: 'jssip' |
   // 'sipjs', ws: 'ws://127.0.0.1:port', uri: 'sip:alice@example.com',
-  // debug: bool }.
+  // debug: bool, instance: '+sip.instance UUID', password: 'digest
+  // password' }.
   async start(opts) {
     if (phone) throw new Error('already started');
     state.lib = opts.lib;

@@ -21,6 +21,9 @@ export function newJsSIP(opts, hooks, log) {
     connection_recovery_min_interval: 1,
     connection_recovery_max_interval: 2,
     user_agent: `e2e JsSIP ${JsSIP.version}`,
+    // Digest: the user part of uri and this password (JsSIP answers MD5
+    // challenges only, the first of a response).
+    ...(opts.password ? { password: opts.password } : {}),
     ...(opts.instance ? { instance_id: opts.instance } : {}),
   });
   let session = null;

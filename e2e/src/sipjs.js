@@ -67,6 +67,9 @@ export function newSIPjs(opts, hooks, log) {
     logLevel: opts.debug ? 'debug' : 'warn',
     logBuiltinEnabled: true,
     userAgentString: 'e2e SIP.js',
+    // Digest: the user part of uri and this password (SIP.js answers MD5
+    // challenges only, the first of a response).
+    ...(opts.password ? { authorizationUsername: UserAgent.makeURI(opts.uri).user, authorizationPassword: opts.password } : {}),
     ...(opts.instance ? { instanceId: opts.instance, instanceIdAlwaysAdded: true } : {}),
     sessionDescriptionHandlerFactoryOptions: {
       peerConnectionConfiguration: { iceServers: [] },
