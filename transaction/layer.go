@@ -268,6 +268,7 @@ func (l *Layer) receiveRequest(in *transport.Inbound) {
 		// RFC 3261 §16.2: a stateful proxy answers 100 at once, which
 		// quenches the INVITE's retransmissions.
 		trying := sip.NewResponse(m, 100, "")
+		markSource(trying, in.Flow)
 		if err := tx.send(trying); err != nil {
 			tx.terminate()
 			tx.mu.Unlock()
@@ -278,6 +279,29 @@ func (l *Layer) receiveRequest(in *transport.Inbound) {
 	}
 	tx.mu.Unlock()
 	l.h.ServeRequest(tx, in)
+}
+
+// markSource writes received and rport into the top Via of a response the
+// layer makes itself (RFC 3261 §18.2.1, RFC 3581 §4), as the proxy does in
+// the request before it answers: the 100 Trying is sent before the proxy
+// has seen the request.
+func markSource(resp *sip.Message, src transport.Flow) {
+	v := resp.TopVia()
+	addr := src.Remote.Addr().Unmap()
+	if !addr.IsValid() {
+		return
+	}
+	host := ""
+	if h := strings.Trim(v.Host, "[]"); h != addr.String() {
+		host = addr.String()
+	}
+	port := 0
+	if _, ok := v.RPort(); ok {
+		port = int(src.Remote.Port())
+	}
+	if host != "" || port != 0 {
+		resp.SetTopViaReceived(host, port)
+	}
 }
 
 // limit is the table bound for a new transaction of request m: MaxTransactions

@@ -3,6 +3,7 @@ package transaction
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/sipedge/sipedge/transport"
@@ -352,4 +353,19 @@ func TestOverloadHeadroom(t *testing.T) {
 	}
 	l.Receive(inbound(t, tcpFlow, request("BYE", "z9hG4bKh7", "t", 3, "BYE")))
 	f.nextStatus(t, 503)
+}
+
+// TestTryingMarksSource checks that the 100 Trying the layer sends itself
+// carries received and rport (RFC 3581 §4), like the proxy's responses.
+func TestTryingMarksSource(t *testing.T) {
+	l, f, r := newTest(t, Config{})
+	m := request("INVITE", "z9hG4bKrp", "", 1, "INVITE")
+	m = strings.Replace(m, "branch=z9hG4bKrp", "branch=z9hG4bKrp;rport", 1)
+	l.Receive(inbound(t, udpFlow, m))
+	r.request(t)
+	got := f.nextStatus(t, 100)
+	v := got.msg.TopVia()
+	if p, ok := v.RPort(); !ok || p != int(udpFlow.Remote.Port()) {
+		t.Fatalf("100 Trying Via %s: want rport=%d", v.String(), udpFlow.Remote.Port())
+	}
 }
