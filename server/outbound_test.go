@@ -230,7 +230,7 @@ func TestTrace(t *testing.T) {
 	register(t, a)
 	log := buf.String()
 	if !strings.Contains(log, "msg=received") || !strings.Contains(log, "REGISTER sip:example.com SIP/2.0") ||
-		!strings.Contains(log, "msg=sent") || !strings.Contains(log, "SIP/2.0 200 OK") {
+		!strings.Contains(log, "msg=send ") || !strings.Contains(log, "SIP/2.0 200 OK") {
 		t.Fatalf("no SIP trace in the log:\n%s", log)
 	}
 }

@@ -449,15 +449,24 @@ type traceTransport struct {
 	log *slog.Logger
 }
 
+// The message is logged before it goes, so the trace is in the order
+// things happened even when the answer is quicker than the log.
+
 func (t traceTransport) SendTo(d transaction.Dest, m *sip.Message) (transport.FlowID, error) {
+	t.log.Log(context.Background(), LevelTrace, "send", "flow", d.Flow, "transport", d.Kind.String(), "to", d.Addr.String(), "msg", m.String())
 	id, err := t.Transport.SendTo(d, m)
-	t.log.Log(context.Background(), LevelTrace, "sent", "flow", id, "transport", d.Kind.String(), "to", d.Addr.String(), "err", err, "msg", m.String())
+	if err != nil {
+		t.log.Log(context.Background(), LevelTrace, "send failed", "flow", id, "err", err)
+	}
 	return id, err
 }
 
 func (t traceTransport) Send(id transport.FlowID, m *sip.Message) error {
+	t.log.Log(context.Background(), LevelTrace, "send", "flow", id, "msg", m.String())
 	err := t.Transport.Send(id, m)
-	t.log.Log(context.Background(), LevelTrace, "sent", "flow", id, "err", err, "msg", m.String())
+	if err != nil {
+		t.log.Log(context.Background(), LevelTrace, "send failed", "flow", id, "err", err)
+	}
 	return err
 }
 
