@@ -248,3 +248,76 @@ func TestStaleNonce(t *testing.T) {
 		t.Fatalf("expired nonce with the right password: no stale=true in\n%s", m)
 	}
 }
+
+// TestStaticRealm challenges every domain in one realm; users are stored
+// in that realm (sipedge user add --realm).
+func TestStaticRealm(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := ctx5(t)
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddDomain(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.NewUser("alice", "example.com", "sip.realm.test", "wonderland")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	text := "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nStaticRealm = sip.realm.test\nDataDirectory = " + dir + "\n"
+	cfg, err := config.Parse(filepath.Join(t.TempDir(), "realm.config"), []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listeners[0].Addr = netip.AddrPortFrom(cfg.Listeners[0].Addr.Addr(), 0)
+	s, err := New(cfg, Options{Logger: testLogger(t), Timers: testTimers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bare := dial(t, s, transport.UDP, "alice", nil)
+	resp, err := bare.Register(ctx5(t), 600)
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("REGISTER: %v %v", resp, err)
+	}
+	for c, err := range resp.Auths(sip.HeaderWWWAuthenticate) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := c.Param("realm"); r != "sip.realm.test" {
+			t.Fatalf("challenge realm %q, want the static one", r)
+		}
+	}
+	alice := dialConfig(t, s, transport.UDP, client.Config{User: "alice", Password: "wonderland"})
+	register(t, alice)
+}
+
+// TestChallengeThirdParties: a request from another domain to one of our
+// users passes unchallenged, unless ChallengeThirdPartiesCallingLocalDomains.
+func TestChallengeThirdParties(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprint(on), func(t *testing.T) {
+			s, _ := startAuthServer(t, map[string]string{"alice": "wonderland"}, fmt.Sprintf("ChallengeThirdPartiesCallingLocalDomains = %v", on))
+			r := newRawUDP(t, s)
+			r.send("MESSAGE sip:alice@example.com SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bKtp;rport\n" +
+				"From: <sip:someone@elsewhere.test>;tag=e1\nTo: <sip:alice@example.com>\nCall-ID: tp@test\nCSeq: 1 MESSAGE\n" +
+				"Max-Forwards: 70\nContent-Length: 0\n\n")
+			m := r.next(true)
+			want := 480 // past authentication; alice is not registered
+			if on {
+				want = 407
+			}
+			if m.StatusCode != want {
+				t.Fatalf("%d %s, want %d", m.StatusCode, m.Reason, want)
+			}
+		})
+	}
+}
