@@ -5,14 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipedge/sipedge/client"
-	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/sip"
 	"github.com/sipedge/sipedge/store"
 	"github.com/sipedge/sipedge/store/sqlite"
@@ -57,23 +55,7 @@ func startAuthServerWith(t *testing.T, opts Options, users map[string]string, ex
 	dir := filepath.Join(t.TempDir(), "data")
 	addUsers(t, dir, users)
 	text := "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 5060\nWSPort = 8080\n" + extra + "\nDataDirectory = " + dir + "\n"
-	cfg, err := config.Parse(filepath.Join(t.TempDir(), "auth.config"), []byte(text), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range cfg.Listeners {
-		cfg.Listeners[i].Addr = netip.AddrPortFrom(cfg.Listeners[i].Addr.Addr(), 0)
-	}
-	opts.Logger, opts.Timers = testLogger(t), testTimers
-	s, err := New(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s, dir
+	return runConfig(t, "auth.config", text, opts), dir
 }
 
 // TestDigest registers and calls with passwords: 401 with SHA-256 and MD5
@@ -269,20 +251,7 @@ func TestStaticRealm(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	text := "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nStaticRealm = sip.realm.test\nDataDirectory = " + dir + "\n"
-	cfg, err := config.Parse(filepath.Join(t.TempDir(), "realm.config"), []byte(text), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listeners[0].Addr = netip.AddrPortFrom(cfg.Listeners[0].Addr.Addr(), 0)
-	s, err := New(cfg, Options{Logger: testLogger(t), Timers: testTimers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := runConfig(t, "realm.config", "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nStaticRealm = sip.realm.test\nDataDirectory = "+dir+"\n", Options{})
 	bare := dial(t, s, transport.UDP, "alice", nil)
 	resp, err := bare.Register(ctx5(t), 600)
 	if err != nil || resp.StatusCode != 401 {

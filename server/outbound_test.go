@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sipedge/sipedge/client"
-	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/transport"
 )
 
@@ -213,19 +211,8 @@ func TestGRUU(t *testing.T) {
 // and sent is in the log, as an operator expects of a SIP trace.
 func TestTrace(t *testing.T) {
 	var buf syncBuffer
-	cfg, err := config.Parse("trace.config", []byte("IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nLogLevel = STACK\nDomains = example.com\nDisableAuth = true\nDataDirectory = "+t.TempDir()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listeners[0].Addr = netip.AddrPortFrom(cfg.Listeners[0].Addr.Addr(), 0)
-	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: cfg.LogLevel})), Timers: testTimers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: LevelTrace}))
+	s := runConfig(t, "trace.config", "IPAddress = 127.0.0.1\nUDPPort = 5060\nTCPPort = 0\nLogLevel = STACK\nDomains = example.com\nDisableAuth = true\nDataDirectory = "+t.TempDir(), Options{Logger: logger})
 	a := dial(t, s, transport.UDP, "alice", nil)
 	register(t, a)
 	log := buf.String()

@@ -49,14 +49,25 @@ func startServerWith(t *testing.T, opts Options, text string, overrides ...strin
 		// Tests of routing run without digest; auth_test.go turns it on.
 		text += "\nDisableAuth = true\n"
 	}
-	cfg, err := config.Parse(filepath.Join(dir, "test.config"), []byte(text+"\nDataDirectory = "+filepath.Join(dir, "data")+"\n"), overrides)
+	return runConfig(t, filepath.Join(dir, "test.config"), text+"\nDataDirectory = "+filepath.Join(dir, "data")+"\n", opts, overrides...)
+}
+
+// runConfig starts sipedge on the config text (named name in errors) with
+// every listener on a port of the system's choice, the test's logger and
+// timers, and stops it when the test ends.
+func runConfig(t *testing.T, name, text string, opts Options, overrides ...string) *Server {
+	t.Helper()
+	cfg, err := config.Parse(name, []byte(text), overrides)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	for i := range cfg.Listeners {
 		cfg.Listeners[i].Addr = netip.AddrPortFrom(cfg.Listeners[i].Addr.Addr(), 0)
 	}
-	opts.Logger, opts.Timers = testLogger(t), testTimers
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	opts.Timers = testTimers
 	s, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
