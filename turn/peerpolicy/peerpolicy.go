@@ -78,8 +78,9 @@
 //	::/128, ::1/128, 100::/64, 2001:2::/48, 2001:db8::/32, 3fff::/20,
 //	fc00::/7, fe80::/10, fec0::/10, ff00::/8.
 //
-// A Policy is immutable and safe for concurrent use; Permit does not
-// allocate.
+// Ports play no part: an own address is denied on every port, since one
+// SIP or TURN listener on it is enough to loop. A Policy is immutable and
+// safe for concurrent use; Permit does not allocate.
 package peerpolicy
 
 import (
