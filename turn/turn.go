@@ -1,0 +1,335 @@
+// Package turn is sipedge's TURN/STUN server (RFC 8489, RFC 8656, TCP
+// relay RFC 6062) on github.com/pion/turn/v5: sipedge's credentials (TURN
+// REST shared secrets, and the SIP users' own passwords), a peer policy in
+// pion's permission hook, allocation quotas, relay ports in a range, and
+// listeners that Close really closes.
+package turn
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pturn "github.com/pion/turn/v5"
+	"github.com/sipedge/sipedge/auth"
+	"github.com/sipedge/sipedge/turn/peerpolicy"
+)
+
+// Lifetimes (RFC 8656 §3.2, §9, §12).
+const (
+	DefaultLifetime       = 600 * time.Second
+	MaxLifetime           = 3600 * time.Second // pion/turn v5's fixed maximum
+	permissionLifetime    = 300 * time.Second
+	channelLifetime       = 600 * time.Second
+	DefaultMaxPerUser     = 10
+	DefaultMaxAllocations = 10000
+	closeWait             = 5 * time.Second
+)
+
+// Config configures a Server.
+type Config struct {
+	// Realm is the TURN realm: the SIP domain whose users' HA1 are their
+	// TURN keys.
+	Realm string
+	// ListenUDP and ListenTCP are "addr:port" to listen on (port 0 picks one).
+	ListenUDP, ListenTCP []string
+	// RelayAddress is the relayed address announced to clients, for a
+	// server behind NAT; invalid (zero) means RelayBind.
+	RelayAddress netip.Addr
+	// RelayBind is the local address relay sockets bind to; it decides the
+	// address family of the relays. It may be unspecified only when
+	// RelayAddress is set.
+	RelayBind netip.Addr
+	// PortMin and PortMax bound the relay ports (default 49152-65535).
+	PortMin, PortMax uint16
+	// DefaultLifetime is the allocation lifetime when the client asks for
+	// none (600 s). MaxLifetime must be 0 or 3600 s: pion/turn v5 fixes it.
+	DefaultLifetime, MaxLifetime time.Duration
+	// MaxAllocationsPerUser and MaxAllocations (0: the defaults, 10 and
+	// 10000); past them an Allocate gets 486.
+	MaxAllocationsPerUser, MaxAllocations int
+	// RESTSecrets are the TURN REST shared secrets, used as written: a
+	// USERNAME "expiry:user" has the password
+	// base64(HMAC-SHA1(secret, USERNAME)) under any of them.
+	RESTSecrets [][]byte
+	// Users, when not nil, lets SIP users allocate with their own
+	// password: USERNAME = the user part, realm = Realm, key = the stored
+	// MD5 HA1.
+	Users auth.Users
+	// Policy decides the peers relaying may reach (CreatePermission,
+	// ChannelBind, Connect), given the address as the client sent it; it
+	// is required: pion's default admits every peer.
+	Policy *peerpolicy.Policy
+	// Logger takes the server's log; nil discards it.
+	Logger *slog.Logger
+
+	now func() time.Time // tests
+}
+
+// Stats are counters of a running server.
+type Stats struct {
+	Allocations       int    // live
+	Users             int    // users with a live allocation
+	AuthFailures      uint64 // requests whose credentials were refused
+	PermissionsDenied uint64 // CreatePermission, ChannelBind and Connect refused by the peer policy
+	QuotaRefusals     uint64 // Allocate answered 486
+}
+
+// Server is a running TURN server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	pion   *pturn.Server
+	relays *relays
+	quota  quota
+	hints  secretHints
+	idle   time.Duration
+
+	udp []net.PacketConn
+	tcp []net.Listener
+
+	mu     sync.Mutex
+	conns  map[*tcpConn]struct{}
+	connWG sync.WaitGroup
+	closed bool
+
+	authFailures, denied atomic.Uint64
+	closeOnce            sync.Once
+	closeErr             error
+}
+
+func (s *Server) now() time.Time { return s.cfg.now() }
+
+// New checks cfg, opens the listeners and starts serving.
+func New(cfg Config) (*Server, error) {
+	if err := check(&cfg); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*tcpConn]struct{}), idle: MaxLifetime + time.Minute}
+	s.quota = quota{perUser: cfg.MaxAllocationsPerUser, total: cfg.MaxAllocations, now: cfg.now, users: make(map[string]*usage)}
+	advertise := cfg.RelayAddress
+	if !advertise.IsValid() {
+		advertise = cfg.RelayBind
+	}
+	s.relays = &relays{s: s, bind: cfg.RelayBind, advertise: advertise.AsSlice(), min: cfg.PortMin, max: cfg.PortMax, tcpPorts: make(map[uint16]bool)}
+
+	sc := pturn.ServerConfig{
+		LoggerFactory:      pionLogs{s.log},
+		Realm:              cfg.Realm,
+		AuthHandler:        s.authenticate,
+		QuotaHandler:       func(userID, _ string, _ net.Addr) bool { return s.quota.allow(userID) },
+		ChannelBindTimeout: channelLifetime,
+		PermissionTimeout:  permissionLifetime,
+		AllocationLifetime: cfg.DefaultLifetime,
+		EventHandler: pturn.EventHandler{
+			OnAuth: func(src, _ net.Addr, _, username, _, method string, ok bool) {
+				if !ok {
+					s.authFailures.Add(1)
+					s.log.Debug("TURN credentials refused", "src", src.String(), "username", username, "method", method)
+				}
+			},
+			OnAllocationCreated: func(src, _ net.Addr, proto, userID, _ string, relay net.Addr, _ int) {
+				s.quota.created(userID)
+				s.log.Debug("TURN allocation", "src", src.String(), "transport", proto, "user", userID, "relay", relay.String())
+			},
+			OnAllocationDeleted: func(src, _ net.Addr, _, userID, _ string) {
+				s.quota.deleted(userID)
+				s.log.Debug("TURN allocation ended", "src", src.String(), "user", userID)
+			},
+		},
+	}
+	perm := s.permit
+	fail := func(err error) (*Server, error) {
+		for _, c := range s.udp {
+			c.Close()
+		}
+		for _, l := range s.tcp {
+			l.Close()
+		}
+		return nil, err
+	}
+	for _, a := range cfg.ListenUDP {
+		c, err := net.ListenPacket("udp", a) //nolint:noctx
+		if err != nil {
+			return fail(fmt.Errorf("turn: UDP listener on %s: %w", a, err))
+		}
+		s.udp = append(s.udp, c)
+		sc.PacketConnConfigs = append(sc.PacketConnConfigs, pturn.PacketConnConfig{
+			PacketConn: &udpConn{PacketConn: c, s: s}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
+		})
+	}
+	for _, a := range cfg.ListenTCP {
+		l, err := net.Listen("tcp", a) //nolint:noctx
+		if err != nil {
+			return fail(fmt.Errorf("turn: TCP listener on %s: %w", a, err))
+		}
+		s.tcp = append(s.tcp, l)
+		sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
+			Listener: &tcpListener{Listener: l, s: s}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
+		})
+	}
+	p, err := pturn.NewServer(sc)
+	if err != nil {
+		return fail(fmt.Errorf("turn: %w", err))
+	}
+	s.pion = p
+	return s, nil
+}
+
+// check fills the defaults in and refuses what cannot work.
+func check(c *Config) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("turn: "+format, args...)) }
+	if c.Realm == "" {
+		bad("no realm")
+	}
+	if len(c.ListenUDP)+len(c.ListenTCP) == 0 {
+		bad("no listener")
+	}
+	if c.Policy == nil {
+		bad("no peer policy (pion's default would relay to every address, loopback and private ranges included)")
+	}
+	if !c.RelayBind.IsValid() {
+		bad("no relay bind address")
+	} else if c.RelayBind.IsUnspecified() && !c.RelayAddress.IsValid() {
+		bad("the relay bind address %s is unspecified: set the relay (external) address", c.RelayBind)
+	}
+	if c.RelayAddress.IsValid() && c.RelayBind.IsValid() && c.RelayAddress.Unmap().Is4() != c.RelayBind.Unmap().Is4() {
+		bad("relay address %s and relay bind address %s are of different address families", c.RelayAddress, c.RelayBind)
+	}
+	c.RelayBind, c.RelayAddress = c.RelayBind.Unmap(), c.RelayAddress.Unmap()
+	if c.PortMin == 0 && c.PortMax == 0 {
+		c.PortMin, c.PortMax = 49152, 65535
+	}
+	if c.PortMin == 0 || c.PortMin > c.PortMax {
+		bad("relay port range %d-%d", c.PortMin, c.PortMax)
+	}
+	if c.DefaultLifetime == 0 {
+		c.DefaultLifetime = DefaultLifetime
+	}
+	if c.MaxLifetime != 0 && c.MaxLifetime != MaxLifetime {
+		bad("a maximum allocation lifetime of %v: pion/turn v5 fixes it at %v", c.MaxLifetime, MaxLifetime)
+	}
+	if c.DefaultLifetime < time.Second || c.DefaultLifetime > MaxLifetime {
+		bad("a default allocation lifetime of %v (want 1s to %v)", c.DefaultLifetime, MaxLifetime)
+	}
+	if c.MaxAllocationsPerUser == 0 {
+		c.MaxAllocationsPerUser = DefaultMaxPerUser
+	}
+	if c.MaxAllocations == 0 {
+		c.MaxAllocations = DefaultMaxAllocations
+	}
+	if c.MaxAllocationsPerUser < 0 || c.MaxAllocations < 0 {
+		bad("negative allocation limits")
+	}
+	for i, sec := range c.RESTSecrets {
+		if len(sec) == 0 {
+			bad("REST secret %d is empty", i+1)
+		}
+	}
+	if len(c.RESTSecrets) == 0 && c.Users == nil {
+		bad("no credentials: give REST secrets or users")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return errors.Join(errs...)
+}
+
+// permit is pion's PermissionHandler, for CreatePermission, ChannelBind
+// and Connect alike. pion answers a refusal with 403, except ChannelBind,
+// which it answers with 401.
+func (s *Server) permit(client net.Addr, peer net.IP) bool {
+	a, ok := netip.AddrFromSlice(peer)
+	reason := "not an IP address"
+	if ok {
+		ok, reason = s.cfg.Policy.Permit(a)
+	}
+	if !ok {
+		s.denied.Add(1)
+		s.log.Debug("TURN peer refused", "client", client.String(), "peer", peer.String(), "reason", reason)
+	}
+	return ok
+}
+
+// UDPAddrs and TCPAddrs are the listeners' bound addresses.
+func (s *Server) UDPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, c := range s.udp {
+		out = append(out, c.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	return out
+}
+
+// TCPAddrs: see UDPAddrs.
+func (s *Server) TCPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range s.tcp {
+		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	n, users, refused := s.quota.stats()
+	return Stats{Allocations: n, Users: users, AuthFailures: s.authFailures.Load(),
+		PermissionsDenied: s.denied.Load(), QuotaRefusals: refused}
+}
+
+func (s *Server) track(c *tcpConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.conns) >= maxTCPConns {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *tcpConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connWG.Done()
+}
+
+// Close stops the server: the listeners, every TCP connection and every
+// allocation. It waits (at most 5 s) for the connections and relay
+// sockets to be closed.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = s.pion.Close()
+		s.mu.Lock()
+		s.closed = true
+		conns := make([]*tcpConn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+		done := make(chan struct{})
+		go func() {
+			s.connWG.Wait()
+			s.relays.open.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(closeWait):
+			s.log.Warn("TURN server: connections or relays still open after closing")
+		}
+	})
+	return s.closeErr
+}
