@@ -239,6 +239,10 @@ type Config struct {
 	// extra cookie (repro's default X-WS-Session-Extra); "" for no check.
 	WSCookieExtraHeaderName string
 
+	// Turn is the TURN server (TurnPort and the keys that go with it);
+	// Turn.Port 0 is off.
+	Turn Turn
+
 	set map[string]Pos // lower-case canonical key -> where it was set
 }
 

@@ -32,6 +32,9 @@ var globalKeys = [...]string{
 	"RegistrationMinimumExpires", "RegistrationMaximumExpires", "RegistrationDefaultExpires",
 	"LogLevel", "LogFormat", "DataDirectory", "ShutdownGracePeriod",
 	"MaxTransactions",
+	"TurnPort", "TlsTurnPort", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
+	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
+	"TurnRelayAddress", "TurnSecret", "TurnAllowPeers", "TurnDenyPeers",
 }
 
 // transportSuffixes complete Transport<N>; routeSuffixes complete Route<N>.

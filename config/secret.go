@@ -113,7 +113,7 @@ func secretMsg(i, n int, msg string) string {
 // setting is never shown.
 func quoteItem(s string) string {
 	t := strings.TrimLeft(strings.TrimPrefix(strings.TrimSpace(s), "--"), " \t")
-	for _, k := range [...]string{secretKey, wsCookieSecretKey} {
+	for _, k := range [...]string{secretKey, wsCookieSecretKey, turnSecretKey} {
 		if len(t) >= len(k) && strings.EqualFold(t[:len(k)], k) {
 			return `"` + k + `..." (value not shown)`
 		}

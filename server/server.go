@@ -31,6 +31,7 @@ import (
 	"github.com/sipedge/sipedge/store/sqlite"
 	"github.com/sipedge/sipedge/transaction"
 	"github.com/sipedge/sipedge/transport"
+	"github.com/sipedge/sipedge/turn"
 )
 
 // Options are the settings that do not come from the config file: for
@@ -65,6 +66,7 @@ type Server struct {
 	tokens *flowtoken.Codec
 	db     *sqlite.DB
 	users  *users
+	turn   *turn.Server // nil when TurnPort is 0
 	certs  []*transport.CertFile
 	bound  []proxy.Listener
 	cancel context.CancelFunc
@@ -284,6 +286,12 @@ func (s *Server) Start() error {
 	})
 	s.layer = layer
 	s.proxy.Bind(layer)
+	if err := s.startTURN(); err != nil {
+		layer.Close()
+		s.proxy.Close()
+		s.tm.Close()
+		return err
+	}
 	s.ready.Store(true)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -504,6 +512,11 @@ func (s *Server) Close() {
 	s.closing.Do(func() {
 		if s.cancel != nil {
 			s.cancel()
+		}
+		if s.turn != nil {
+			if err := s.turn.Close(); err != nil {
+				s.log.Warn("closing TURN", "err", err)
+			}
 		}
 		if s.tm != nil {
 			s.tm.Close()

@@ -1,0 +1,216 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TURN defaults (reTurn's keys; lifetimes RFC 8656).
+const (
+	defaultTurnPortMin        = 49152
+	defaultTurnPortMax        = 65535
+	defaultAllocationLifetime = 600  // seconds
+	maxAllocationLifetime     = 3600 // seconds; pion/turn v5 fixes it
+	defaultMaxAllocPerUser    = 10
+	defaultTurnMaxAllocations = 10000
+	maxTurnAllocations        = 1000000
+	turnSecretKey             = "TurnSecret"
+	minTurnSecret             = 16
+	maxTurnSecrets            = 16
+	turnOffHint               = "set, but TurnPort is 0 (TURN is off)"
+)
+
+// turnKeys are the keys that mean nothing while TurnPort is 0.
+var turnKeys = [...]string{
+	"TlsTurnPort", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
+	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
+	"TurnRelayAddress", turnSecretKey, "TurnAllowPeers", "TurnDenyPeers",
+}
+
+// Turn is the TURN server's configuration; Port 0 means off.
+type Turn struct {
+	Port uint16 // TurnPort: UDP and TCP
+	// Addr is TurnAddress (default IPAddress); invalid means all IPv4
+	// interfaces (0.0.0.0).
+	Addr netip.Addr
+	// Realm is AuthenticationRealm (default the first of Domains): the
+	// SIP users of this realm allocate with their own passwords.
+	Realm string
+	// RelayAddress is TurnRelayAddress, the address announced for relays
+	// (behind NAT); invalid means Addr.
+	RelayAddress     netip.Addr
+	PortMin, PortMax uint16 // AllocationPortRangeMin/Max
+	DefaultLifetime  time.Duration
+	MaxLifetime      time.Duration
+	MaxPerUser       int // MaxAllocationsPerUser
+	MaxAllocations   int // TurnMaxAllocations
+	// Secrets are the TurnSecret REST secrets, used as written. Never log them.
+	Secrets    [][]byte
+	AllowPeers []netip.Prefix // TurnAllowPeers
+	DenyPeers  []netip.Prefix // TurnDenyPeers
+	Pos        Pos            // TurnPort's
+}
+
+// turn reads the TURN keys.
+func (b *builder) turn(c *Config) {
+	t := &c.Turn
+	t.Pos = b.posOf("TurnPort")
+	if e := b.get("TurnPort"); e != nil && !b.empty(e, "0") {
+		if n, ok := number(e.value, 0, 65535); ok {
+			t.Port = uint16(n)
+		} else {
+			b.bad(e, "%s is not a port (0-65535, 0 = off)", quoteShort(e.value))
+		}
+	}
+	if t.Port == 0 {
+		for _, k := range turnKeys {
+			if e := b.get(k); e != nil && !(k == "TlsTurnPort" && e.value == "0") {
+				b.bad(e, turnOffHint)
+			}
+		}
+		return
+	}
+	if e := b.get("TlsTurnPort"); e != nil && e.value != "0" {
+		b.bad(e, "TURN over TLS is not supported yet: remove the line or set 0")
+	}
+	if e := b.get("TurnAddress"); e != nil {
+		if !b.empty(e, "IPAddress") {
+			t.Addr = b.addr(e, "leave it out for IPAddress")
+		}
+	} else if e := b.get("IPAddress"); e != nil && e.value != "" {
+		t.Addr, _ = netip.ParseAddr(strings.Trim(e.value, "[]"))
+	}
+	if e := b.get("AuthenticationRealm"); e != nil {
+		if !b.empty(e, "the first of Domains") {
+			t.Realm = e.value
+		}
+	} else if len(c.Domains) > 0 {
+		t.Realm = c.Domains[0]
+	} else {
+		b.badAt(t.Pos, "TURN needs a realm: set AuthenticationRealm or Domains")
+	}
+	if e := b.get("TurnRelayAddress"); e != nil && !b.empty(e, "TurnAddress") {
+		t.RelayAddress = b.addr(e, "")
+		if t.RelayAddress.IsValid() && (t.RelayAddress.IsUnspecified() || t.RelayAddress.IsMulticast()) {
+			b.bad(e, "%s cannot be announced as a relay address", t.RelayAddress)
+			t.RelayAddress = netip.Addr{}
+		}
+	}
+	relay := t.RelayAddress
+	if !relay.IsValid() {
+		relay = t.Addr
+	}
+	switch {
+	case !relay.IsValid() || relay.IsUnspecified():
+		b.badAt(t.Pos, "TURN on all interfaces needs TurnRelayAddress (the address clients reach the relays at)")
+	case !t.Addr.IsValid() && !relay.Is4():
+		b.badAt(t.Pos, "TurnRelayAddress %s is IPv6, but TURN on all interfaces relays over IPv4: set TurnAddress to an IPv6 address", relay)
+	case t.Addr.IsValid() && !t.Addr.IsUnspecified() && t.Addr.Is4() != relay.Is4():
+		b.badAt(b.posOf("TurnRelayAddress"), "TurnRelayAddress %s and TurnAddress %s are of different address families", relay, t.Addr)
+	}
+	t.PortMin = uint16(b.count("AllocationPortRangeMin", defaultTurnPortMin, 1024, 65535))
+	t.PortMax = uint16(b.count("AllocationPortRangeMax", defaultTurnPortMax, 1024, 65535))
+	if t.PortMin > t.PortMax {
+		b.badAt(b.posOf("AllocationPortRangeMin"), "AllocationPortRangeMin (%d) is above AllocationPortRangeMax (%d)", t.PortMin, t.PortMax)
+	}
+	if e := b.get("MaxAllocationLifetime"); e != nil && !b.empty(e, strconv.Itoa(maxAllocationLifetime)) && e.value != strconv.Itoa(maxAllocationLifetime) {
+		b.bad(e, "only %d is supported (the TURN library fixes the maximum)", maxAllocationLifetime)
+	}
+	t.MaxLifetime = maxAllocationLifetime * time.Second
+	t.DefaultLifetime = time.Duration(b.seconds("DefaultAllocationLifetime", defaultAllocationLifetime, 1, maxAllocationLifetime)) * time.Second
+	t.MaxPerUser = b.count("MaxAllocationsPerUser", defaultMaxAllocPerUser, 1, maxTurnAllocations)
+	t.MaxAllocations = b.count("TurnMaxAllocations", defaultTurnMaxAllocations, 1, maxTurnAllocations)
+	t.Secrets = b.turnSecrets(c)
+	t.AllowPeers = b.prefixes("TurnAllowPeers")
+	t.DenyPeers = b.prefixes("TurnDenyPeers")
+}
+
+// addr parses an IP address value (brackets allowed around IPv6).
+func (b *builder) addr(e *entry, hint string) netip.Addr {
+	v := e.value
+	bracketed := strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]")
+	if bracketed {
+		v = v[1 : len(v)-1]
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || bracketed && !a.Is6() || a.Zone() != "" {
+		if hint != "" {
+			hint = " (" + hint + ")"
+		}
+		b.bad(e, "%s is not an IP address%s", quoteShort(e.value), hint)
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// turnSecrets reads TurnSecret: comma-separated secrets used as written
+// (coturn's static-auth-secret), any of which verifies a REST credential.
+func (b *builder) turnSecrets(c *Config) [][]byte {
+	e := b.get(turnSecretKey)
+	if e == nil {
+		return nil
+	}
+	if e.value == "" {
+		b.bad(e, "empty value: remove the line to turn REST credentials off")
+		return nil
+	}
+	parts := strings.Split(e.value, ",")
+	if len(parts) > maxTurnSecrets {
+		b.bad(e, "%d secrets, at most %d", len(parts), maxTurnSecrets)
+		return nil
+	}
+	var out [][]byte
+	for i, p := range parts {
+		s := []byte(strings.TrimSpace(p))
+		switch {
+		case len(s) == 0:
+			b.bad(e, "%s", secretMsg(i, len(parts), "empty secret"))
+			return nil
+		case len(s) < minTurnSecret:
+			c.Warnings = append(c.Warnings, &Error{File: e.pos.File, Line: e.pos.Line, Key: e.ref.name,
+				Msg: secretMsg(i, len(parts), fmt.Sprintf("%d bytes: a secret shorter than %d can be found from one credential by trying keys; %s", len(s), minTurnSecret, secretHint))})
+		}
+		for j, prev := range out {
+			if bytes.Equal(prev, s) {
+				b.bad(e, "%s", secretMsg(i, len(parts), fmt.Sprintf("the same as secret %d", j+1)))
+				return nil
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// prefixes reads a comma- or blank-separated list of addresses and CIDR ranges.
+func (b *builder) prefixes(key string) []netip.Prefix {
+	e := b.get(key)
+	if e == nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(e.value, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		var p netip.Prefix
+		var err error
+		if strings.Contains(f, "/") {
+			p, err = netip.ParsePrefix(f)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(f); err == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil || p.Addr().Zone() != "" {
+			b.bad(e, "%s is not an IP address or CIDR range", quoteShort(f))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	if len(out) == 0 {
+		b.bad(e, "empty value: remove the line")
+	}
+	return out
+}

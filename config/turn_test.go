@@ -1,0 +1,94 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTurnDefaults(t *testing.T) {
+	c := mustParse(t, "")
+	if c.Turn.Port != 0 || c.Turn.Secrets != nil {
+		t.Fatalf("TURN on by default: %+v", c.Turn)
+	}
+	c = mustParse(t, "IPAddress = 192.0.2.10\nDomains = example.com, example.org\nTurnPort = 3478\n")
+	want := Turn{Port: 3478, Addr: netip.MustParseAddr("192.0.2.10"), Realm: "example.com", PortMin: 49152, PortMax: 65535,
+		DefaultLifetime: 600 * time.Second, MaxLifetime: 3600 * time.Second, MaxPerUser: 10, MaxAllocations: 10000,
+		Pos: Pos{File: "t.config", Line: 3, Key: "TurnPort"}}
+	if !turnEqual(c.Turn, want) {
+		t.Fatalf("got %+v\nwant %+v", c.Turn, want)
+	}
+}
+
+func turnEqual(a, b Turn) bool {
+	return a.Port == b.Port && a.Addr == b.Addr && a.Realm == b.Realm && a.RelayAddress == b.RelayAddress &&
+		a.PortMin == b.PortMin && a.PortMax == b.PortMax && a.DefaultLifetime == b.DefaultLifetime &&
+		a.MaxLifetime == b.MaxLifetime && a.MaxPerUser == b.MaxPerUser && a.MaxAllocations == b.MaxAllocations &&
+		len(a.Secrets) == len(b.Secrets) && len(a.AllowPeers) == len(b.AllowPeers) && len(a.DenyPeers) == len(b.DenyPeers) &&
+		a.Pos == b.Pos
+}
+
+func TestTurnKeys(t *testing.T) {
+	c := mustParse(t, `TurnPort = 3479
+TlsTurnPort = 0
+TurnAddress = 0.0.0.0
+TurnRelayAddress = 203.0.113.10
+AuthenticationRealm = turn.example.com
+TurnSecret = first-secret-0123456789 , second-secret-0123456789
+AllocationPortRangeMin = 50000
+AllocationPortRangeMax = 50999
+DefaultAllocationLifetime = 300
+MaxAllocationLifetime = 3600
+MaxAllocationsPerUser = 3
+TurnMaxAllocations = 500
+TurnAllowPeers = 10.20.0.0/16, 192.168.1.7
+TurnDenyPeers = 198.51.100.0/24 2001:db8::/32
+`)
+	tu := c.Turn
+	if tu.Port != 3479 || tu.Addr != netip.IPv4Unspecified() || tu.RelayAddress != netip.MustParseAddr("203.0.113.10") ||
+		tu.Realm != "turn.example.com" || tu.PortMin != 50000 || tu.PortMax != 50999 || tu.DefaultLifetime != 300*time.Second ||
+		tu.MaxPerUser != 3 || tu.MaxAllocations != 500 {
+		t.Fatalf("%+v", tu)
+	}
+	if len(tu.Secrets) != 2 || string(tu.Secrets[0]) != "first-secret-0123456789" || string(tu.Secrets[1]) != "second-secret-0123456789" {
+		t.Fatalf("secrets %q", tu.Secrets)
+	}
+	if len(tu.AllowPeers) != 2 || tu.AllowPeers[1].String() != "192.168.1.7/32" || len(tu.DenyPeers) != 2 || tu.DenyPeers[1].String() != "2001:db8::/32" {
+		t.Fatalf("peers %v %v", tu.AllowPeers, tu.DenyPeers)
+	}
+	// all interfaces with a relay address; a short secret is a warning.
+	c = mustParse(t, "Domains = example.com\nTurnPort = 3478\nTurnRelayAddress = 203.0.113.10\nTurnSecret = tiny-pw\n")
+	if c.Turn.Addr.IsValid() || c.Turn.Realm != "example.com" || len(c.Warnings) != 1 || strings.Contains(c.Warnings[0].Error(), "tiny-pw") {
+		t.Fatalf("%+v %v", c.Turn, c.Warnings)
+	}
+}
+
+func TestTurnErrors(t *testing.T) {
+	for _, tt := range []struct{ text, want string }{
+		{"TurnSecret = abcdefghijklmnopqrstuvwxyz", "t.config:1: TurnSecret: set, but TurnPort is 0 (TURN is off)"},
+		{"TurnAllowPeers = 10.0.0.0/8", "TurnAllowPeers: set, but TurnPort is 0"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349", "TlsTurnPort: TURN over TLS is not supported yet"},
+		{"TurnPort = 3478\nIPAddress = 192.0.2.1", "TurnPort: TURN needs a realm: set AuthenticationRealm or Domains"},
+		{"TurnPort = 3478\nDomains = a.example", "TurnPort: TURN on all interfaces needs TurnRelayAddress"},
+		{"TurnPort = 3478\nDomains = a.example\nTurnAddress = 192.0.2.1\nTurnRelayAddress = 2001:db8::1", "different address families"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nMaxAllocationLifetime = 7200", "MaxAllocationLifetime: only 3600 is supported"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nDefaultAllocationLifetime = 7200", "DefaultAllocationLifetime: \"7200\" is not a number of seconds from 1 to 3600"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nAllocationPortRangeMin = 60000\nAllocationPortRangeMax = 50000", "AllocationPortRangeMin (60000) is above AllocationPortRangeMax (50000)"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnDenyPeers = 10.0.0.0/33", "TurnDenyPeers: \"10.0.0.0/33\" is not an IP address or CIDR range"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnSecret = abcdefghijklmnopqrstuvwxyz,abcdefghijklmnopqrstuvwxyz", "TurnSecret: secret 2 of 2: the same as secret 1"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnRelayAddress = 0.0.0.0", "cannot be announced"},
+	} {
+		got := errText(t, tt.text)
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("%q:\n got %s\nwant %s", tt.text, got, tt.want)
+		}
+	}
+	// A secret never appears in a message.
+	for _, text := range []string{"TurnSecret = abcdefghijklmnopqrstuvwxyz", "TurnSecret abcdefghijklmnopqrstuvwxyz",
+		"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnSecret = abcdefghijklmnopqrstuvwxyz,abcdefghijklmnopqrstuvwxyz"} {
+		if got := errText(t, text); strings.Contains(got, "abcdefghij") {
+			t.Errorf("the secret is shown: %s", got)
+		}
+	}
+}
