@@ -19,7 +19,8 @@ build:
 
 test: deps lint unit bench-check
 
-# The real peers the tests drive: sipp (Debian package sip-tester), and
+# The real peers the tests drive: sipp (Debian package sip-tester),
+# coturn's turnutils_uclient (Debian package coturn), and
 # for the browser tests in e2e/ Chromium (Debian's, never a downloaded
 # one), ip (iproute2), openssl and e2e/node_modules from
 # e2e/package-lock.json;
@@ -32,6 +33,7 @@ deps:
 	@pkgs=; [ -x /usr/bin/chromium ] || pkgs="$$pkgs chromium"; \
 	  command -v ip >/dev/null 2>&1 || pkgs="$$pkgs iproute2"; \
 	  command -v openssl >/dev/null 2>&1 || pkgs="$$pkgs openssl"; \
+	  command -v turnutils_uclient >/dev/null 2>&1 || pkgs="$$pkgs coturn"; \
 	  [ -z "$$pkgs" ] || { \
 	  echo "make: installing$$pkgs"; \
 	  if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
