@@ -146,6 +146,18 @@ func describe(cfg *config.Config, w io.Writer) {
 		domains = "(none: requests for our own IP addresses only)"
 	}
 	fmt.Fprintf(w, "  domains: %s\n", domains)
+	if t := cfg.Turn; t.Port != 0 {
+		addr := "0.0.0.0"
+		if t.Addr.IsValid() {
+			addr = t.Addr.String()
+		}
+		fmt.Fprintf(w, "  turn     %s:%d (UDP, TCP) realm %q relay ports %d-%d\n", addr, t.Port, t.Realm, t.PortMin, t.PortMax)
+	}
+	auth := "digest (on)"
+	if cfg.DisableAuth {
+		auth = "off (DisableAuth)"
+	}
+	fmt.Fprintf(w, "  authentication: %s\n", auth)
 	fmt.Fprintf(w, "  data directory: %s\n", cfg.DataDirectory)
 }
 
