@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { build } from './build.mjs';
 
@@ -295,6 +296,11 @@ async function setup() {
   // default challenges (SHA-256, then MD5) and with MD5 offered first.
   env.cert = makeCert(dir);
   env.sippPort = await freePort();
+  // TURN on the routing sipedge: REST credentials under a fresh secret;
+  // the phones' peers are on loopback, which the peer policy denies unless
+  // allowed, and sipedge's own address needs an allow entry of its own.
+  env.turnPort = await freePort();
+  env.turnSecret = randomBytes(24).toString('hex');
   // One after the other, so that each one's ports are bound before the
   // next one chooses.
   const open = await startSipedge('sipedge', [
@@ -303,6 +309,9 @@ async function setup() {
     // The sipp scenario: sipp@example.com is a sipp UAS on UDP.
     'Route1Pattern = ^sip:sipp@example\\.com',
     `Route1Destination = sip:127.0.0.1:${env.sippPort};transport=udp`,
+    `TurnPort = ${env.turnPort}`,
+    `TurnSecret = ${env.turnSecret}`,
+    'TurnAllowPeers = 127.0.0.0/8, 127.0.0.1/32',
   ]);
   const digest = await startSipedge('sipedge-digest', [], digestUsers);
   const digestMD5First = await startSipedge('sipedge-digest-md5-first', ['DigestChallengeAlgorithms = MD5, SHA-256'], digestUsers);
@@ -395,6 +404,7 @@ class Phone {
     await this.page.goto(env.pageURL, { timeout: T.start });
     await this.page.evaluate((o) => window.e2e.start(o), {
       lib: this.lib, ws: this.ws, uri: this.uri, name: this.name, debug: true, instance: this.opts.instance, password: this.opts.password,
+      pcConfig: this.opts.pcConfig,
     });
     if (registered) await this.waitFor('registered', (s) => s.registered, T.start);
     return this;
@@ -446,6 +456,9 @@ class Phone {
   }
   rtp() {
     return this.eval(() => window.e2e.rtp());
+  }
+  ice() {
+    return this.eval(() => window.e2e.ice());
   }
 
   async close() {
@@ -626,6 +639,48 @@ async function reinviteCall(a, b) {
   await mediaFlows(a, b);
   await info(b, a);
   await hangup(a, b);
+}
+
+// turnConfig is an RTCConfiguration that lets the browser use only relay
+// candidates of sipedge's TURN server (transport 'udp' or 'tcp' between
+// browser and server), with TURN REST credentials for user: user name
+// 'expiry:user', password base64(HMAC-SHA1(secret, user name)).
+function turnConfig(user, transport) {
+  const username = `${Math.floor(Date.now() / 1000) + 600}:${user}`;
+  const credential = createHmac('sha1', env.turnSecret).update(username).digest('base64');
+  return {
+    iceServers: [{ urls: `turn:127.0.0.1:${env.turnPort}?transport=${transport}`, username, credential }],
+    iceTransportPolicy: 'relay',
+  };
+}
+
+// relayed checks that each phone's selected candidate pair has a relay
+// candidate on its side (and so, with relay-only ICE on both, both ends).
+async function relayed(transport, ...phones) {
+  const shown = [];
+  for (const p of phones) {
+    const ice = await p.ice();
+    const l = ice.local;
+    const r = ice.remote;
+    if (!l || l.candidateType !== 'relay' || !r || r.candidateType !== 'relay') {
+      throw new Error(`${p.name}: selected pair not relay to relay: ${JSON.stringify(ice)}`);
+    }
+    if (l.relayProtocol && l.relayProtocol !== transport) {
+      throw new Error(`${p.name}: local relay candidate reached TURN over ${l.relayProtocol}, want ${transport}`);
+    }
+    shown.push(`${p.name} ${l.candidateType} ${l.address}:${l.port} (to TURN over ${l.relayProtocol || '?'}) -> ${r.candidateType} ${r.address}:${r.port}`);
+  }
+  say(`  selected pairs: ${shown.join('; ')}`);
+}
+
+// turnCall: JsSIP A calls JsSIP B with relay-only ICE through sipedge's
+// TURN server; RTP both ways; both selected pairs are relay; B hangs up.
+async function turnCall(a, b, transport) {
+  await register(a, b);
+  await call(a, b);
+  await mediaFlows(a, b);
+  await relayed(transport, a, b);
+  await hangup(b, a);
 }
 
 // digestPhone is a phone of a digest sipedge (default: the one with the
@@ -847,6 +902,26 @@ const scenarios = [
       s = await b.state();
       if (s.call !== 'failed' || (await w.state()).incoming > 0) throw new Error(`B calling W: call ${s.call} "${s.callEnd}", W offered ${(await w.state()).incoming} calls; want no binding for W`);
       say(`  B's call to W (not registered): ${s.callEnd}`);
+    },
+  },
+  {
+    name: 'turn-relay-udp',
+    title: "JsSIP <-> JsSIP with relay-only ICE through sipedge's TURN over UDP (REST credentials): call with audio, RTP both ways over relay candidates, callee hangs up",
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(new Phone('A', 'jssip', 'alice14', 'ws', { pcConfig: turnConfig('alice14', 'udp') }));
+      const b = ph(new Phone('B', 'jssip', 'bob14', 'ws', { pcConfig: turnConfig('bob14', 'udp') }));
+      await turnCall(a, b, 'udp');
+    },
+  },
+  {
+    name: 'turn-relay-tcp',
+    title: "the same with the browsers reaching sipedge's TURN over TCP (turn:...?transport=tcp)",
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(new Phone('A', 'jssip', 'alice15', 'ws', { pcConfig: turnConfig('alice15', 'tcp') }));
+      const b = ph(new Phone('B', 'jssip', 'bob15', 'ws', { pcConfig: turnConfig('bob15', 'tcp') }));
+      await turnCall(a, b, 'tcp');
     },
   },
   {

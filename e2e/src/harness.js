@@ -106,7 +106,7 @@ window.e2e = {
   // start creates the user agent and registers. opts: { lib: 'jssip' |
   // 'sipjs', ws: 'ws://127.0.0.1:port', uri: 'sip:alice@example.com',
   // debug: bool, instance: '+sip.instance UUID', password: 'digest
-  // password' }.
+  // password', pcConfig: RTCConfiguration (JsSIP only) }.
   async start(opts) {
     if (phone) throw new Error('already started');
     state.lib = opts.lib;
@@ -190,6 +190,35 @@ window.e2e = {
         out.bytesReceived += s.bytesReceived || 0;
       }
     });
+    return out;
+  },
+
+  // ice returns the selected candidate pair of the current call's peer
+  // connection: { state, local: { candidateType, protocol, relayProtocol,
+  // address, port }, remote: {...} } (null fields when none is selected).
+  async ice() {
+    const pc = phone && phone.peerConnection();
+    const out = { state: pc ? pc.iceConnectionState : 'none', pair: null, local: null, remote: null };
+    if (!pc) return out;
+    const stats = await pc.getStats();
+    let pairId = '';
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    if (!pairId) {
+      stats.forEach((s) => {
+        if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pairId = s.id;
+      });
+    }
+    const pair = pairId ? stats.get(pairId) : null;
+    if (!pair) return out;
+    const cand = (id) => {
+      const c = stats.get(id);
+      return c ? { candidateType: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol || '', address: c.address || c.ip, port: c.port } : null;
+    };
+    out.pair = { state: pair.state, nominated: pair.nominated, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived };
+    out.local = cand(pair.localCandidateId);
+    out.remote = cand(pair.remoteCandidateId);
     return out;
   },
 

@@ -2,9 +2,11 @@
 import JsSIP from 'jssip';
 
 const media = { audio: true, video: false };
-const pcConfig = { iceServers: [] };
 
 export function newJsSIP(opts, hooks, log) {
+  // opts.pcConfig: the RTCPeerConnection configuration (iceServers,
+  // iceTransportPolicy); default no ICE servers (host candidates only).
+  const pcConfig = opts.pcConfig || { iceServers: [] };
   if (opts.debug) JsSIP.debug.enable('JsSIP:*');
   else JsSIP.debug.disable();
 
