@@ -414,6 +414,9 @@ func (b *builder) legacy() []Listener {
 	}
 	if !secure {
 		for _, k := range legacyTLS {
+			if (k == "TLSCertificate" || k == "TLSPrivateKey") && b.turnTLSUsesSIPKeys() {
+				continue
+			}
 			if e := b.get(k); e != nil && e.value != "" {
 				b.bad(e, "set, but no listener uses it: TLSPort and WSSPort are 0")
 			}

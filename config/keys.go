@@ -32,7 +32,7 @@ var globalKeys = [...]string{
 	"RegistrationMinimumExpires", "RegistrationMaximumExpires", "RegistrationDefaultExpires",
 	"LogLevel", "LogFormat", "DataDirectory", "ShutdownGracePeriod",
 	"MaxTransactions",
-	"TurnPort", "TlsTurnPort", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
+	"TurnPort", "TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
 	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
 	"TurnRelayAddress", "TurnSecret", "TurnAllowPeers", "TurnDenyPeers",
 }

@@ -26,7 +26,7 @@ const (
 
 // turnKeys are the keys that mean nothing while TurnPort is 0.
 var turnKeys = [...]string{
-	"TlsTurnPort", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
+	"TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
 	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
 	"TurnRelayAddress", turnSecretKey, "TurnAllowPeers", "TurnDenyPeers",
 }
@@ -34,6 +34,12 @@ var turnKeys = [...]string{
 // Turn is the TURN server's configuration; Port 0 means off.
 type Turn struct {
 	Port uint16 // TurnPort: UDP and TCP
+	// TLSPort is TlsTurnPort, TURN over TLS on Addr; 0 is off.
+	TLSPort uint16
+	// TLSCertificate and TLSPrivateKey are TurnTlsCertificate and
+	// TurnTlsPrivateKey (default TLSCertificate and TLSPrivateKey): paths,
+	// not read here; set when TLSPort is.
+	TLSCertificate, TLSPrivateKey string
 	// Addr is TurnAddress (default IPAddress); invalid means all IPv4
 	// interfaces (0.0.0.0).
 	Addr netip.Addr
@@ -74,9 +80,7 @@ func (b *builder) turn(c *Config) {
 		}
 		return
 	}
-	if e := b.get("TlsTurnPort"); e != nil && e.value != "0" {
-		b.bad(e, "TURN over TLS is not supported yet: remove the line or set 0")
-	}
+	b.turnTLS(t)
 	if e := b.get("TurnAddress"); e != nil {
 		if !b.empty(e, "IPAddress") {
 			t.Addr = b.addr(e, "leave it out for IPAddress")
@@ -127,6 +131,50 @@ func (b *builder) turn(c *Config) {
 	t.Secrets = b.turnSecrets(c)
 	t.AllowPeers = b.prefixes("TurnAllowPeers")
 	t.DenyPeers = b.prefixes("TurnDenyPeers")
+}
+
+// turnTLS reads TlsTurnPort and its certificate keys.
+func (b *builder) turnTLS(t *Turn) {
+	if e := b.get("TlsTurnPort"); e != nil && !b.empty(e, "0") {
+		if n, ok := number(e.value, 0, 65535); !ok {
+			b.bad(e, "%s is not a port (0-65535, 0 = off)", quoteShort(e.value))
+		} else if uint16(n) == t.Port {
+			b.bad(e, "%d is TurnPort too, whose TCP listener takes it: pick another port (5349 is the usual one)", n)
+		} else {
+			t.TLSPort = uint16(n)
+		}
+	}
+	if t.TLSPort == 0 {
+		for _, k := range [...]string{"TurnTlsCertificate", "TurnTlsPrivateKey"} {
+			if e := b.get(k); e != nil {
+				b.bad(e, "set, but TlsTurnPort is 0 (TURN over TLS is off)")
+			}
+		}
+		return
+	}
+	certKey, keyKey := "TurnTlsCertificate", "TurnTlsPrivateKey"
+	if b.get(certKey) == nil && b.get(keyKey) == nil {
+		certKey, keyKey = "TLSCertificate", "TLSPrivateKey"
+	}
+	t.TLSCertificate, t.TLSPrivateKey = b.str(certKey), b.str(keyKey)
+	if missing := missingOf(certKey, t.TLSCertificate, keyKey, t.TLSPrivateKey); missing != "" {
+		b.badAt(b.posOf("TlsTurnPort"), "TURN over TLS needs %s (TurnTlsCertificate and TurnTlsPrivateKey, or else TLSCertificate and TLSPrivateKey)", missing)
+	}
+}
+
+// turnTLSUsesSIPKeys: TURN over TLS takes TLSCertificate and
+// TLSPrivateKey (TurnPort and TlsTurnPort set, TurnTls* not), so that they
+// are used even without a SIP TLS listener.
+func (b *builder) turnTLSUsesSIPKeys() bool {
+	on := func(k string) bool {
+		e := b.get(k)
+		if e == nil {
+			return false
+		}
+		_, ok := number(e.value, 1, 65535)
+		return ok
+	}
+	return on("TurnPort") && on("TlsTurnPort") && b.get("TurnTlsCertificate") == nil && b.get("TurnTlsPrivateKey") == nil
 }
 
 // addr parses an IP address value (brackets allowed around IPv6).

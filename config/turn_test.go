@@ -64,11 +64,35 @@ TurnDenyPeers = 198.51.100.0/24 2001:db8::/32
 	}
 }
 
+func TestTurnTLS(t *testing.T) {
+	base := "TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349\n"
+	// the SIP keys, with no SIP TLS listener: TURN uses them.
+	c := mustParse(t, base+"TLSCertificate = sip.pem\nTLSPrivateKey = sip.key\n")
+	if tu := c.Turn; tu.TLSPort != 5349 || tu.TLSCertificate != "sip.pem" || tu.TLSPrivateKey != "sip.key" {
+		t.Fatalf("%+v", tu)
+	}
+	// TURN's own keys win over the SIP ones (used by TLSPort).
+	c = mustParse(t, base+"TLSPort = 5061\nTLSCertificate = sip.pem\nTLSPrivateKey = sip.key\nTurnTlsCertificate = turn.pem\nTurnTlsPrivateKey = turn.key\n")
+	if tu := c.Turn; tu.TLSPort != 5349 || tu.TLSCertificate != "turn.pem" || tu.TLSPrivateKey != "turn.key" {
+		t.Fatalf("%+v", tu)
+	}
+	c = mustParse(t, "TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 0\n")
+	if tu := c.Turn; tu.TLSPort != 0 || tu.TLSCertificate != "" {
+		t.Fatalf("%+v", tu)
+	}
+}
+
 func TestTurnErrors(t *testing.T) {
 	for _, tt := range []struct{ text, want string }{
 		{"TurnSecret = abcdefghijklmnopqrstuvwxyz", "t.config:1: TurnSecret: set, but TurnPort is 0 (TURN is off)"},
 		{"TurnAllowPeers = 10.0.0.0/8", "TurnAllowPeers: set, but TurnPort is 0"},
-		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349", "TlsTurnPort: TURN over TLS is not supported yet"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349", "TlsTurnPort: TURN over TLS needs TLSCertificate and TLSPrivateKey"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349\nTurnTlsCertificate = c.pem", "TURN over TLS needs TurnTlsPrivateKey"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 3478\nTLSCertificate = c.pem\nTLSPrivateKey = k.pem", "TlsTurnPort: 3478 is TurnPort too"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 99999", "TlsTurnPort: \"99999\" is not a port"},
+		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnTlsCertificate = c.pem", "TurnTlsCertificate: set, but TlsTurnPort is 0"},
+		{"TurnTlsPrivateKey = k.pem", "TurnTlsPrivateKey: set, but TurnPort is 0"},
+		{"TLSCertificate = c.pem\nTLSPrivateKey = k.pem", "TLSCertificate: set, but no listener uses it"},
 		{"TurnPort = 3478\nIPAddress = 192.0.2.1", "TurnPort: TURN needs a realm: set AuthenticationRealm or Domains"},
 		{"TurnPort = 3478\nDomains = a.example", "TurnPort: TURN on all interfaces needs TurnRelayAddress"},
 		{"TurnPort = 3478\nDomains = a.example\nTurnAddress = 192.0.2.1\nTurnRelayAddress = 2001:db8::1", "different address families"},

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 
+	"github.com/sipedge/sipedge/transport"
 	"github.com/sipedge/sipedge/turn"
 	"github.com/sipedge/sipedge/turn/peerpolicy"
 )
@@ -23,11 +25,24 @@ func (s *Server) startTURN() error {
 		bind = netip.IPv4Unspecified()
 	}
 	listen := net.JoinHostPort(bind.String(), strconv.Itoa(int(t.Port)))
+	var listenTLS []string
+	var tc *tls.Config
+	if t.TLSPort != 0 {
+		cf, err := transport.LoadCertFile(t.TLSCertificate, t.TLSPrivateKey)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where(s.cfg, "TlsTurnPort"), err)
+		}
+		s.certs = append(s.certs, cf)
+		tc = &tls.Config{GetCertificate: cf.GetCertificate, MinVersion: tls.VersionTLS12}
+		listenTLS = []string{net.JoinHostPort(bind.String(), strconv.Itoa(int(t.TLSPort)))}
+	}
 	policy := peerpolicy.New(peerpolicy.Config{Allow: t.AllowPeers, Deny: t.DenyPeers, Own: s.ownAddrs()})
 	srv, err := turn.New(turn.Config{
 		Realm:                 t.Realm,
 		ListenUDP:             []string{listen},
 		ListenTCP:             []string{listen},
+		ListenTLS:             listenTLS,
+		TLS:                   tc,
 		RelayAddress:          t.RelayAddress,
 		RelayBind:             bind,
 		PortMin:               t.PortMin,
@@ -49,7 +64,7 @@ func (s *Server) startTURN() error {
 	if !relay.IsValid() {
 		relay = bind
 	}
-	s.log.Info("TURN listening", "udp", srv.UDPAddrs(), "tcp", srv.TCPAddrs(), "relay", relay.String(),
+	s.log.Info("TURN listening", "udp", srv.UDPAddrs(), "tcp", srv.TCPAddrs(), "tls", srv.TLSAddrs(), "relay", relay.String(),
 		"ports", strconv.Itoa(int(t.PortMin))+"-"+strconv.Itoa(int(t.PortMax)), "realm", t.Realm,
 		"rest-secrets", len(t.Secrets))
 	return nil

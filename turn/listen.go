@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -12,6 +14,9 @@ import (
 // maxTCPConns bounds the TURN TCP connections open at once (control and
 // RFC 6062 data connections); more are closed as they are accepted.
 const maxTCPConns = 10000
+
+// tlsHandshakeTimeout bounds a TURN TLS handshake.
+const tlsHandshakeTimeout = 10 * time.Second
 
 // udpConn is a UDP listener as pion sees it: it lets the server look at
 // each request before pion does (see secretHints).
@@ -31,9 +36,12 @@ func (c *udpConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // tcpListener tracks its connections, so that Close can end them (pion
 // closes its listeners but not the connections they accepted), bounds
 // their number and gives each an idle timeout.
+// With tls set, each connection is TLS, its handshake run by the first
+// Read, in the connection's goroutine, never in the accept loop.
 type tcpListener struct {
 	net.Listener
-	s *Server
+	s   *Server
+	tls *tls.Config
 }
 
 func (l *tcpListener) Accept() (net.Conn, error) {
@@ -46,6 +54,10 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		if !l.s.track(tc) {
 			c.Close()
 			continue
+		}
+		if l.tls != nil {
+			tc.tls = tls.Server(c, l.tls)
+			tc.Conn = tc.tls
 		}
 		return tc, nil
 	}
@@ -63,9 +75,24 @@ type tcpConn struct {
 	observing bool
 	buf       []byte
 	skip      int
+
+	// tls is the connection of a TLS listener (then Conn too), its
+	// handshake done by the first Read.
+	tls       *tls.Conn
+	handshook bool
 }
 
 func (c *tcpConn) Read(p []byte) (int, error) {
+	if c.tls != nil && !c.handshook {
+		ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
+		err := c.tls.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			c.s.log.Debug("TURN TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+			return 0, err
+		}
+		c.handshook = true
+	}
 	if err := c.SetReadDeadline(time.Now().Add(c.s.idle)); err != nil {
 		return 0, err
 	}

@@ -6,6 +6,7 @@
 package turn
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,13 @@ type Config struct {
 	Realm string
 	// ListenUDP and ListenTCP are "addr:port" to listen on (port 0 picks one).
 	ListenUDP, ListenTCP []string
+	// ListenTLS are "addr:port" for TURN over TLS (RFC 8656 §3.1), which
+	// needs TLS: its certificate (or GetCertificate, to reload it). TLS
+	// connections have the TCP ones' bounds and idle timeout.
+	ListenTLS []string
+	// TLS serves the ListenTLS listeners; TLS 1.2 is the least accepted
+	// whatever it says.
+	TLS *tls.Config
 	// RelayAddress is the relayed address announced to clients, for a
 	// server behind NAT; invalid (zero) means RelayBind.
 	RelayAddress netip.Addr
@@ -92,6 +100,7 @@ type Server struct {
 
 	udp []net.PacketConn
 	tcp []net.Listener
+	tls []net.Listener
 
 	mu     sync.Mutex
 	conns  map[*tcpConn]struct{}
@@ -148,7 +157,7 @@ func New(cfg Config) (*Server, error) {
 		for _, c := range s.udp {
 			c.Close()
 		}
-		for _, l := range s.tcp {
+		for _, l := range append(s.tcp, s.tls...) {
 			l.Close()
 		}
 		return nil, err
@@ -173,6 +182,16 @@ func New(cfg Config) (*Server, error) {
 			Listener: &tcpListener{Listener: l, s: s}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
 		})
 	}
+	for _, a := range cfg.ListenTLS {
+		l, err := net.Listen("tcp", a) //nolint:noctx
+		if err != nil {
+			return fail(fmt.Errorf("turn: TLS listener on %s: %w", a, err))
+		}
+		s.tls = append(s.tls, l)
+		sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
+			Listener: &tcpListener{Listener: l, s: s, tls: cfg.TLS}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
+		})
+	}
 	p, err := pturn.NewServer(sc)
 	if err != nil {
 		return fail(fmt.Errorf("turn: %w", err))
@@ -188,8 +207,16 @@ func check(c *Config) error {
 	if c.Realm == "" {
 		bad("no realm")
 	}
-	if len(c.ListenUDP)+len(c.ListenTCP) == 0 {
+	if len(c.ListenUDP)+len(c.ListenTCP)+len(c.ListenTLS) == 0 {
 		bad("no listener")
+	}
+	if len(c.ListenTLS) > 0 {
+		if c.TLS == nil || len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil {
+			bad("TLS listeners without a certificate")
+		} else {
+			c.TLS = c.TLS.Clone()
+			c.TLS.MinVersion = max(c.TLS.MinVersion, tls.VersionTLS12)
+		}
 	}
 	if c.Policy == nil {
 		bad("no peer policy (pion's default would relay to every address, loopback and private ranges included)")
@@ -260,7 +287,7 @@ func (s *Server) permit(client net.Addr, peer net.IP) bool {
 	return ok
 }
 
-// UDPAddrs and TCPAddrs are the listeners' bound addresses.
+// UDPAddrs, TCPAddrs and TLSAddrs are the listeners' bound addresses.
 func (s *Server) UDPAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, c := range s.udp {
@@ -273,6 +300,15 @@ func (s *Server) UDPAddrs() []netip.AddrPort {
 func (s *Server) TCPAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, l := range s.tcp {
+		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
+// TLSAddrs: see UDPAddrs.
+func (s *Server) TLSAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range s.tls {
 		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
 	}
 	return out

@@ -3,6 +3,7 @@ package turn
 import (
 	"context"
 	"crypto/md5" //nolint:gosec
+	"crypto/tls"
 	"encoding/hex"
 	"net"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 
 	pturn "github.com/pion/turn/v5"
 	"github.com/sipedge/sipedge/auth"
+	"github.com/sipedge/sipedge/internal/testpki"
 	"github.com/sipedge/sipedge/turn/peerpolicy"
 	"go.uber.org/goleak"
 )
@@ -42,12 +44,17 @@ func (u users) HA1(_ context.Context, user, realm string, alg auth.Algorithm) (s
 	return hex.EncodeToString(h[:]), nil
 }
 
+// pki is the TLS listeners' certificate (localhost, 127.0.0.1, ::1).
+var pki = testpki.New(&testing.T{})
+
 func start(t *testing.T, mod func(*Config)) *Server {
 	t.Helper()
 	cfg := Config{
 		Realm:          realm,
 		ListenUDP:      []string{"127.0.0.1:0"},
 		ListenTCP:      []string{"127.0.0.1:0"},
+		ListenTLS:      []string{"127.0.0.1:0"},
+		TLS:            pki.Server(),
 		RelayBind:      netip.MustParseAddr("127.0.0.1"),
 		PortMin:        40000,
 		PortMax:        60000,
@@ -78,7 +85,7 @@ type client struct {
 	conn net.PacketConn
 }
 
-// dial makes a pion client over UDP or TCP ("udp"/"tcp") to s.
+// dial makes a pion client over UDP, TCP or TLS ("udp"/"tcp"/"tls") to s.
 func dial(t *testing.T, s *Server, network, username, password string) *client {
 	t.Helper()
 	var conn net.PacketConn
@@ -94,6 +101,13 @@ func dial(t *testing.T, s *Server, network, username, password string) *client {
 	case "tcp":
 		addr = s.TCPAddrs()[0].String()
 		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn = pturn.NewSTUNConn(c)
+	case "tls":
+		addr = s.TLSAddrs()[0].String()
+		c, err := tls.Dial("tcp", addr, pki.Client("127.0.0.1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +141,7 @@ func rest(secret []byte, user string, d time.Duration) (string, string) {
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestAllocate(t *testing.T) {
-	for _, network := range []string{"udp", "tcp"} {
+	for _, network := range []string{"udp", "tcp", "tls"} {
 		t.Run(network, func(t *testing.T) {
 			s := start(t, func(c *Config) { c.RESTSecrets = [][]byte{secret1, secret2} })
 			u1, p1 := rest(secret1, "bob", time.Hour)
@@ -177,7 +191,7 @@ func TestRefused(t *testing.T) {
 }
 
 func TestPeerPolicyAndRelay(t *testing.T) {
-	for _, network := range []string{"udp", "tcp"} {
+	for _, network := range []string{"udp", "tcp", "tls"} {
 		t.Run(network, func(t *testing.T) {
 			s := start(t, nil)
 			u, p := rest(secret1, "bob", time.Hour)
@@ -226,6 +240,36 @@ func TestPeerPolicyAndRelay(t *testing.T) {
 				t.Errorf("stats %+v", st)
 			}
 		})
+	}
+}
+
+// TestTLSListener: a client that never handshakes holds up no one, TLS
+// below 1.2 is refused, and Close ends connections still handshaking.
+func TestTLSListener(t *testing.T) {
+	s := start(t, nil)
+	addr := s.TLSAddrs()[0].String()
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	u, p := rest(secret1, "bob", time.Hour)
+	c := dial(t, s, "tls", u, p)
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("behind a silent connection: %v", err)
+	}
+	relay.Close()
+
+	old := pki.Client("127.0.0.1")
+	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	if oc, err := tls.Dial("tcp", addr, old); err == nil {
+		oc.Close()
+		t.Error("TLS 1.1 accepted")
+	}
+	if _, err := New(Config{Realm: realm, ListenTLS: []string{"127.0.0.1:0"}, RelayBind: netip.MustParseAddr("127.0.0.1"),
+		RESTSecrets: [][]byte{secret1}, Policy: loopback}); err == nil {
+		t.Error("TLS listener without a certificate accepted")
 	}
 }
 
