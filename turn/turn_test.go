@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,8 +45,21 @@ func (u users) HA1(_ context.Context, user, realm string, alg auth.Algorithm) (s
 	return hex.EncodeToString(h[:]), nil
 }
 
-// pki is the TLS listeners' certificate (localhost, 127.0.0.1, ::1).
-var pki = testpki.New(&testing.T{})
+// testCert is the TLS listeners' certificate (localhost, 127.0.0.1, ::1),
+// made once for all the tests.
+var (
+	certOnce sync.Once
+	cert     *testpki.Cert
+)
+
+func testCert(t *testing.T) *testpki.Cert {
+	t.Helper()
+	certOnce.Do(func() { cert = testpki.New(t) })
+	if cert == nil {
+		t.Fatal("no test certificate")
+	}
+	return cert
+}
 
 func start(t *testing.T, mod func(*Config)) *Server {
 	t.Helper()
@@ -54,7 +68,7 @@ func start(t *testing.T, mod func(*Config)) *Server {
 		ListenUDP:      []string{"127.0.0.1:0"},
 		ListenTCP:      []string{"127.0.0.1:0"},
 		ListenTLS:      []string{"127.0.0.1:0"},
-		TLS:            pki.Server(),
+		TLS:            testCert(t).Server(),
 		RelayBind:      netip.MustParseAddr("127.0.0.1"),
 		PortMin:        40000,
 		PortMax:        60000,
@@ -107,7 +121,7 @@ func dial(t *testing.T, s *Server, network, username, password string) *client {
 		conn = pturn.NewSTUNConn(c)
 	case "tls":
 		addr = s.TLSAddrs()[0].String()
-		c, err := tls.Dial("tcp", addr, pki.Client("127.0.0.1"))
+		c, err := tls.Dial("tcp", addr, testCert(t).Client("127.0.0.1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +275,7 @@ func TestTLSListener(t *testing.T) {
 	}
 	relay.Close()
 
-	old := pki.Client("127.0.0.1")
+	old := testCert(t).Client("127.0.0.1")
 	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
 	if oc, err := tls.Dial("tcp", addr, old); err == nil {
 		oc.Close()
