@@ -172,25 +172,24 @@ func New(cfg Config) (*Server, error) {
 			PacketConn: &udpConn{PacketConn: c, s: s}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
 		})
 	}
-	for _, a := range cfg.ListenTCP {
-		l, err := net.Listen("tcp", a) //nolint:noctx
-		if err != nil {
-			return fail(fmt.Errorf("turn: TCP listener on %s: %w", a, err))
+	// TCP and TLS listeners are one kind: a stream, with TLS on top for the
+	// second (nil tls for the first).
+	for _, st := range []struct {
+		name  string
+		addrs []string
+		tls   *tls.Config
+		into  *[]net.Listener
+	}{{"TCP", cfg.ListenTCP, nil, &s.tcp}, {"TLS", cfg.ListenTLS, cfg.TLS, &s.tls}} {
+		for _, a := range st.addrs {
+			l, err := net.Listen("tcp", a) //nolint:noctx
+			if err != nil {
+				return fail(fmt.Errorf("turn: %s listener on %s: %w", st.name, a, err))
+			}
+			*st.into = append(*st.into, l)
+			sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
+				Listener: &tcpListener{Listener: l, s: s, tls: st.tls}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
+			})
 		}
-		s.tcp = append(s.tcp, l)
-		sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
-			Listener: &tcpListener{Listener: l, s: s}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
-		})
-	}
-	for _, a := range cfg.ListenTLS {
-		l, err := net.Listen("tcp", a) //nolint:noctx
-		if err != nil {
-			return fail(fmt.Errorf("turn: TLS listener on %s: %w", a, err))
-		}
-		s.tls = append(s.tls, l)
-		sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
-			Listener: &tcpListener{Listener: l, s: s, tls: cfg.TLS}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
-		})
 	}
 	p, err := pturn.NewServer(sc)
 	if err != nil {
