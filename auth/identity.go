@@ -40,30 +40,5 @@ func (a *Authenticator) matches(u *sip.URI, user, realm string) bool {
 	} else if !strings.EqualFold(u.Host, realm) {
 		return false
 	}
-	return unescapedEqual(u.User, user)
-}
-
-// unescapedEqual reports whether the URI user part s, with its %-escapes
-// decoded, is user.
-func unescapedEqual(s, user string) bool {
-	if strings.IndexByte(s, '%') < 0 {
-		return s == user
-	}
-	j := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) {
-			hi, ok1 := fromHex(s[i+1])
-			lo, ok2 := fromHex(s[i+2])
-			if ok1 && ok2 {
-				c = hi<<4 | lo
-				i += 2
-			}
-		}
-		if j >= len(user) || user[j] != c {
-			return false
-		}
-		j++
-	}
-	return j == len(user)
+	return sip.Unescape(u.User) == user
 }

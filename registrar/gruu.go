@@ -127,10 +127,10 @@ func (r *Registrar) LookupURI(u *sip.URI) (bindings []location.Binding, gruu boo
 	now := r.now()
 	var instance string
 	if gr != "" {
-		instance = unescape(gr)
+		instance = sip.Unescape(gr)
 		bindings = r.store.Lookup(aor, now)
 	} else {
-		user := unescape(u.User)
+		user := sip.Unescape(u.User)
 		owner, ok := r.temp.lookup(user)
 		if !ok {
 			return nil, true
@@ -156,28 +156,6 @@ func (r *Registrar) LookupURI(u *sip.URI) (bindings []location.Binding, gruu boo
 		return nil, true
 	}
 	return out, true
-}
-
-// unescape decodes the %-escapes of a URI user part or parameter value;
-// a malformed escape stays as written.
-func unescape(s string) string {
-	if strings.IndexByte(s, '%') < 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
-			if ok1 && ok2 {
-				b = append(b, hi<<4|lo)
-				i += 2
-				continue
-			}
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }
 
 // tempIndex finds the AOR of a temp-gruu by its user part. It lives in

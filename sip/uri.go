@@ -458,6 +458,22 @@ func equalEscaped(a, b string, fold bool) bool {
 	return i == len(a) && j == len(b)
 }
 
+// Unescape decodes the %-escapes of a URI part (a user part, a parameter
+// value); a malformed escape stays as written, as URI comparison reads it
+// (RFC 3261 §19.1.4). It allocates only when s has a "%".
+func Unescape(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c, n := unescapeAt(s, i)
+		b = append(b, c)
+		i += n
+	}
+	return string(b)
+}
+
 func unescapeAt(s string, i int) (byte, int) {
 	if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
 		return unhex(s[i+1])<<4 | unhex(s[i+2]), 3

@@ -763,3 +763,14 @@ func utViaEq(a, b Via) bool {
 	return a.Protocol == b.Protocol && a.Version == b.Version && a.Transport == b.Transport &&
 		a.Host == b.Host && a.Port == b.Port && a.Params == b.Params
 }
+
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice": "alice", "a%41b": "aAb", "ab%41": "abA", "%4": "%4", "%zz": "%zz",
+		"%%41": "%A", "urn%3Auuid%3A1": "urn:uuid:1", "": "",
+	} {
+		if got := Unescape(in); got != want {
+			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
