@@ -20,45 +20,32 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/internal/testnet"
 )
 
 // runTimeout bounds the whole browser run (run.mjs has its own, shorter,
 // bound of 180 s; this one catches a hang in starting it).
 const runTimeout = 4 * time.Minute
 
-// need returns the path of a tool the test cannot run without. A missing
-// one skips the test, except in CI (CI set), where `make test` installs
-// them and a missing one is an error.
-func need(t *testing.T, name, why string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (%s; make deps installs it)", name, why)
-		}
-		t.Skipf("%s is not installed (%s; make deps installs it)", name, why)
-	}
-	return p
-}
-
 func TestBrowsers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser end-to-end tests are not short")
 	}
-	goBin := need(t, "go", "builds sipedge")
-	need(t, "node", "runs playwright-core and esbuild")
-	npm := need(t, "npm", "installs e2e/node_modules from package-lock.json")
+	goBin := testnet.NeedTool(t, "go", "builds sipedge")
+	testnet.NeedTool(t, "node", "runs playwright-core and esbuild")
+	npm := testnet.NeedTool(t, "npm", "installs e2e/node_modules from package-lock.json")
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(chromium); err != nil {
-		need(t, chromium, "Debian package chromium")
+		testnet.NeedTool(t, chromium, "Debian package chromium")
 	}
-	need(t, "unshare", "netns.sh: private network namespace")
-	need(t, "ip", "netns.sh brings lo up; Debian package iproute2")
-	need(t, "openssl", "makes the WSS test certificate")
-	need(t, "sipp", "the UAS of sipp-udp and the UAC of sipp-calls-browser; Debian package sip-tester")
+	testnet.NeedTool(t, "unshare", "netns.sh: private network namespace")
+	testnet.NeedTool(t, "ip", "netns.sh brings lo up; Debian package iproute2")
+	testnet.NeedTool(t, "openssl", "makes the WSS test certificate")
+	testnet.NeedTool(t, "sipp", "the UAS of sipp-udp and the UAC of sipp-calls-browser; Debian package sip-tester")
 
 	here, err := os.Getwd()
 	if err != nil {

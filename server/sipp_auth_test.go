@@ -32,7 +32,7 @@ var sippUsers = map[string]string{"alice": "wonderland", "bob": "builder"}
 // newSIPpAuthEnv is sipedge on UDP and TCP with digest authentication on,
 // sippUsers in its store, offering the challenges of algs.
 func newSIPpAuthEnv(t *testing.T, algs string) *sippEnv {
-	sipp := testnet.NeedTool(t, "sipp", "sip-tester")
+	sipp := testnet.NeedTool(t, "sipp", "Debian package sip-tester")
 	s, _ := startAuthServer(t, sippUsers, "DigestChallengeAlgorithms = "+algs)
 	return &sippEnv{t: t, sipp: sipp, s: s}
 }

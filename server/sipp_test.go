@@ -58,7 +58,7 @@ type sippEnv struct {
 }
 
 func newSIPpEnv(t *testing.T) *sippEnv {
-	sipp := testnet.NeedTool(t, "sipp", "sip-tester")
+	sipp := testnet.NeedTool(t, "sipp", "Debian package sip-tester")
 	return &sippEnv{t: t, sipp: sipp, s: startServer(t, sippConfig)}
 }
 

@@ -93,7 +93,7 @@ var uclientTotals = regexp.MustCompile(`tot_send_msgs=(\d+), tot_recv_msgs=(\d+)
 // credentials (-W secret -u user: uclient makes the expiry:user name and
 // its password) and with a SIP user's password.
 func TestTurnutilsUclient(t *testing.T) {
-	uclient := testnet.NeedTool(t, "turnutils_uclient", "coturn")
+	uclient := testnet.NeedTool(t, "turnutils_uclient", "Debian package coturn")
 	_, port, tlsPort, _ := startTURNTLSServer(t)
 	p, tp := strconv.Itoa(port), strconv.Itoa(tlsPort)
 	rest := []string{"-W", turnSecret, "-u", "bob"}

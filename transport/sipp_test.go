@@ -17,7 +17,7 @@ import (
 // response back over the flow the request came on. (Debian's sipp is built
 // without OpenSSL, so TLS is tested with Go's own client in tls_test.go.)
 func TestSIPp(t *testing.T) {
-	sipp := testnet.NeedTool(t, "sipp", "sip-tester")
+	sipp := testnet.NeedTool(t, "sipp", "Debian package sip-tester")
 	scenario, err := filepath.Abs("testdata/sipp/options.xml")
 	if err != nil {
 		t.Fatal(err)

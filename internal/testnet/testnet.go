@@ -10,17 +10,18 @@ import (
 	"testing"
 )
 
-// NeedTool returns the path of program name. Without it the test is
-// skipped, except in CI (CI set), where `make test` installs it (Debian
-// package pkg) and a missing one is an error.
-func NeedTool(t testing.TB, name, pkg string) string {
+// NeedTool returns the path of program name (a command or a file path).
+// Without it the test is skipped, except in CI (CI set), where `make test`
+// installs it and a missing one is an error. what says where it comes
+// from or what it is for ("Debian package sip-tester").
+func NeedTool(t testing.TB, name, what string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (make test installs the Debian package %s)", name, pkg)
+			t.Fatalf("%s is not installed (%s; make test installs it)", name, what)
 		}
-		t.Skipf("%s is not installed (Debian package %s)", name, pkg)
+		t.Skipf("%s is not installed (%s)", name, what)
 	}
 	return p
 }

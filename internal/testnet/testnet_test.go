@@ -13,7 +13,7 @@ func TestFreePort(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
-	if NeedTool(t, "sh", "dash") == "" {
+	if NeedTool(t, "sh", "Debian package dash") == "" {
 		t.Fatal("no path for sh")
 	}
 }
