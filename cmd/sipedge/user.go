@@ -213,14 +213,8 @@ func userAdd(ctx context.Context, db *sqlite.DB, cfg *config.Config, user, domai
 		}
 		addDomain = true
 	}
-	password, err := readPassword(stdin, stderr, user+"@"+domain)
-	if err != nil {
-		fmt.Fprintf(stderr, "sipedge: %v\n", err)
-		return 1
-	}
-	u, err := store.NewUser(user, domain, realm, password)
-	if err != nil {
-		fmt.Fprintf(stderr, "sipedge: %v\n", err)
+	u, ok := askUser(stdin, stderr, user, domain, realm)
+	if !ok {
 		return 1
 	}
 	if addDomain {
@@ -238,6 +232,20 @@ func userAdd(ctx context.Context, db *sqlite.DB, cfg *config.Config, user, domai
 	return 0
 }
 
+// askUser reads user@domain's password and makes the user (its HA1 values
+// in realm); a problem is printed, and ok is false.
+func askUser(stdin io.Reader, stderr io.Writer, user, domain, realm string) (u store.User, ok bool) {
+	password, err := readPassword(stdin, stderr, user+"@"+domain)
+	if err == nil {
+		u, err = store.NewUser(user, domain, realm, password)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sipedge: %v\n", err)
+		return u, false
+	}
+	return u, true
+}
+
 func userPasswd(ctx context.Context, db *sqlite.DB, user, domain, realm string, stdin io.Reader, stdout, stderr io.Writer) int {
 	old, err := db.User(ctx, user, domain)
 	if errors.Is(err, store.ErrNotFound) {
@@ -251,14 +259,8 @@ func userPasswd(ctx context.Context, db *sqlite.DB, user, domain, realm string, 
 	if realm == "" {
 		realm = old.Realm
 	}
-	password, err := readPassword(stdin, stderr, user+"@"+domain)
-	if err != nil {
-		fmt.Fprintf(stderr, "sipedge: %v\n", err)
-		return 1
-	}
-	u, err := store.NewUser(user, domain, realm, password)
-	if err != nil {
-		fmt.Fprintf(stderr, "sipedge: %v\n", err)
+	u, ok := askUser(stdin, stderr, user, domain, realm)
+	if !ok {
 		return 1
 	}
 	u.Created = old.Created
