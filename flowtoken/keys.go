@@ -101,10 +101,17 @@ func distinct(b []byte) int {
 // may read or write (any group or other permission bit), one that is not a
 // regular file, too short, or unreadable; every error names the path.
 func LoadOrCreateKey(dir string) ([]byte, error) {
+	return LoadOrCreateKeyFile(dir, KeyFile)
+}
+
+// LoadOrCreateKeyFile is LoadOrCreateKey for a key file of another name in
+// dir, under the same rules: other keys kept in the data directory (the
+// TURN REST key) then get the same protection as the flow-token key.
+func LoadOrCreateKeyFile(dir, name string) ([]byte, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("flowtoken: key directory: %w", err)
 	}
-	path := filepath.Join(dir, KeyFile)
+	path := filepath.Join(dir, name)
 	key, err := readKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return key, err
