@@ -67,6 +67,12 @@ type Config struct {
 	// HandshakeTimeout and must be safe for concurrent use. wscookie's
 	// Verifier.Check is one.
 	WSCheck func(r *http.Request) (session any, err error)
+	// HTTP, when set, answers the requests to the WS and WSS listeners
+	// that are not WebSocket upgrades (no "Upgrade: websocket"), in the
+	// connection's goroutine under net/http's timeouts; without it they
+	// get WSHandler's 400. The server hangs the web package's handlers
+	// here, so that transport imports nothing above it.
+	HTTP http.Handler
 	// TrustedProxies lists the reverse proxies (nginx, Apache, HAProxy)
 	// whose Forwarded or X-Forwarded-For header names a WebSocket client,
 	// and, with ProxyProtocol, whose PROXY protocol header names a TCP or

@@ -217,14 +217,52 @@ func buffered(r *bufio.Reader) []byte {
 
 // offersSIP reports whether the Sec-WebSocket-Protocol values name "sip".
 func offersSIP(values []string) bool {
+	return listHas(values, "sip", false)
+}
+
+// listHas reports whether the comma-separated header values hold tok,
+// ignoring case when fold is set (Upgrade tokens; subprotocols are
+// case-sensitive).
+func listHas(values []string, tok string, fold bool) bool {
 	for _, v := range values {
 		for _, p := range strings.Split(v, ",") {
-			if strings.TrimSpace(p) == "sip" {
+			if p = strings.TrimSpace(p); p == tok || fold && strings.EqualFold(p, tok) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// httpHandler is what a WS or WSS listener serves: WebSocket upgrades and,
+// with Config.HTTP, every other request through it.
+func (m *Manager) httpHandler(kind Kind) http.Handler {
+	wsh := m.WSHandler(kind)
+	if m.cfg.HTTP == nil {
+		return wsh
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if listHas(r.Header.Values("Upgrade"), "websocket", true) {
+			wsh.ServeHTTP(w, r)
+			return
+		}
+		m.cfg.HTTP.ServeHTTP(w, r)
+	})
+}
+
+// ClientAddr returns the address of r's client as the WebSocket flows
+// count it: the one a trusted reverse proxy names (Forwarded,
+// X-Forwarded-For; see Config.TrustedProxies), else the peer's.
+func (m *Manager) ClientAddr(r *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = unmapped(peer)
+	if c := m.forwardedFor(peer, r.Header); c.IsValid() {
+		return c.Addr()
+	}
+	return peer.Addr()
 }
 
 // ListenWS serves SIP over WebSocket on addr (any path) and returns the
@@ -251,7 +289,7 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 	}
 	local := addrPortOf(ln.Addr())
 	srv := &http.Server{
-		Handler:           m.WSHandler(kind),
+		Handler:           m.httpHandler(kind),
 		ReadHeaderTimeout: m.cfg.HandshakeTimeout,
 		IdleTimeout:       m.cfg.HandshakeTimeout,
 		// net/http's own complaints (a TLS handshake a port scan broke off)
