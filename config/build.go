@@ -142,6 +142,7 @@ func (b *builder) build(source string) *Config {
 	c.ShutdownGrace = time.Duration(b.seconds("ShutdownGracePeriod", defaultShutdownGrace, 0, maxGraceSeconds)) * time.Second
 	c.MaxTransactions = b.count("MaxTransactions", defaultMaxTransactions, 100, maxMaxTransactions)
 	b.turn(c)
+	b.web(c)
 	return c
 }
 

@@ -242,6 +242,8 @@ type Config struct {
 	// Turn is the TURN server (TurnPort and the keys that go with it);
 	// Turn.Port 0 is off.
 	Turn Turn
+	// Web is the TURN credentials endpoint's (config/web.go).
+	Web Web
 
 	set map[string]Pos // lower-case canonical key -> where it was set
 }

@@ -35,6 +35,7 @@ var globalKeys = [...]string{
 	"TurnPort", "TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
 	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
 	"TurnRelayAddress", "TurnSecret", "TurnAllowPeers", "TurnDenyPeers",
+	"TurnCredentialLifetime", "TurnUris",
 }
 
 // transportSuffixes complete Transport<N>; routeSuffixes complete Route<N>.
