@@ -29,8 +29,9 @@ var errNoRelayPort = errors.New("turn: no free relay port in the range")
 // from the relayed address, and the kernel would let a second allocation
 // bind the port), dials Connect from the bind address rather than the
 // announced one (which a host behind NAT does not have), releases a quota
-// reservation when an allocation fails here, and counts its sockets so
-// that Close can wait for them.
+// reservation when an allocation fails here, counts its sockets so that
+// Close can wait for them, and puts each allocation's sockets under its
+// bandwidth cap (see limiter).
 type relays struct {
 	s         *Server
 	bind      netip.Addr
@@ -39,7 +40,10 @@ type relays struct {
 
 	mu       sync.Mutex
 	tcpPorts map[uint16]bool
-	open     sync.WaitGroup
+	// caps are the capped TCP allocations' caps by port, for the Connects
+	// from them; made by the first.
+	caps map[uint16]*limiter
+	open sync.WaitGroup
 }
 
 var _ pturn.RelayAddressGenerator = (*relays)(nil)
@@ -78,7 +82,11 @@ func (r *relays) AllocatePacketConn(conf pturn.AllocateListenerConfig) (net.Pack
 		}
 		r.open.Add(1)
 		a := &net.UDPAddr{IP: r.advertise, Port: int(port)}
-		return &relayPacketConn{PacketConn: c, done: r.open.Done}, a, nil
+		rc := &relayPacketConn{PacketConn: c, done: r.open.Done}
+		if lim := r.limiter(conf.UserID, a); lim != nil {
+			return &limitedPacketConn{relayPacketConn: rc, lim: lim}, a, nil
+		}
+		return rc, a, nil
 	}
 	if conf.RequestedPort != 0 {
 		if conf.RequestedPort < int(r.min) || conf.RequestedPort > int(r.max) {
@@ -107,12 +115,20 @@ func (r *relays) AllocateListener(conf pturn.AllocateListenerConfig) (net.Listen
 	}
 	lc := net.ListenConfig{Control: reuseport.Control}
 	try := func(port uint16) (net.Listener, net.Addr, error) {
+		a := &net.TCPAddr{IP: r.advertise, Port: int(port)}
+		lim := r.limiter(conf.UserID, a)
 		r.mu.Lock()
 		if r.tcpPorts[port] {
 			r.mu.Unlock()
 			return nil, nil, errNoRelayPort
 		}
 		r.tcpPorts[port] = true
+		if lim != nil {
+			if r.caps == nil {
+				r.caps = make(map[uint16]*limiter)
+			}
+			r.caps[port] = lim
+		}
 		r.mu.Unlock()
 		ln, err := lc.Listen(context.Background(), conf.Network, net.JoinHostPort(r.bind.String(), strconv.Itoa(int(port))))
 		if err != nil {
@@ -120,8 +136,7 @@ func (r *relays) AllocateListener(conf pturn.AllocateListenerConfig) (net.Listen
 			return nil, nil, err
 		}
 		r.open.Add(1)
-		a := &net.TCPAddr{IP: r.advertise, Port: int(port)}
-		return &relayListener{Listener: ln, done: func() { r.releasePort(port); r.open.Done() }}, a, nil
+		return &relayListener{Listener: ln, lim: lim, done: func() { r.releasePort(port); r.open.Done() }}, a, nil
 	}
 	if conf.RequestedPort != 0 {
 		r.failed(conf.UserID)
@@ -139,18 +154,29 @@ func (r *relays) AllocateListener(conf pturn.AllocateListenerConfig) (net.Listen
 func (r *relays) releasePort(p uint16) {
 	r.mu.Lock()
 	delete(r.tcpPorts, p)
+	delete(r.caps, p)
 	r.mu.Unlock()
 }
 
 // AllocateConn dials a peer for Connect (RFC 6062 §5.2) from the relayed
-// transport address.
+// transport address, under the allocation's cap.
 func (r *relays) AllocateConn(conf pturn.AllocateConnConfig) (net.Conn, error) {
 	local := &net.TCPAddr{IP: r.bind.AsSlice()}
 	if t, ok := conf.LocalAddr.(*net.TCPAddr); ok {
 		local.Port = t.Port
 	}
 	d := net.Dialer{LocalAddr: local, Control: reuseport.Control, Timeout: connectTimeout}
-	return d.Dial(conf.Network, conf.RemoteAddr.String()) //nolint:noctx
+	c, err := d.Dial(conf.Network, conf.RemoteAddr.String()) //nolint:noctx
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	lim := r.caps[uint16(local.Port)] //nolint:gosec // a port
+	r.mu.Unlock()
+	if lim != nil {
+		return lim.conn(c), nil
+	}
+	return c, nil
 }
 
 type relayPacketConn struct {
@@ -167,8 +193,18 @@ func (c *relayPacketConn) Close() error {
 
 type relayListener struct {
 	net.Listener
+	lim  *limiter // nil: no cap
 	once sync.Once
 	done func()
+}
+
+// Accept puts the peers' connections under the allocation's cap.
+func (l *relayListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil || l.lim == nil {
+		return c, err
+	}
+	return l.lim.conn(c), nil
 }
 
 func (l *relayListener) Close() error {

@@ -61,6 +61,16 @@ type Config struct {
 	// MaxAllocationsPerUser and MaxAllocations (0: the defaults, 10 and
 	// 10000); past them an Allocate gets 486.
 	MaxAllocationsPerUser, MaxAllocations int
+	// MaxBitrate caps each allocation's relayed traffic, in bits per
+	// second and per direction (client to peer, peer to client), so that
+	// one user cannot take the whole link of the server; 0 is no cap.
+	// coturn's max-bps is this in bytes per second (MaxBitrate = 8 ×
+	// max-bps). Over it UDP packets are dropped, as on a congested link,
+	// and RFC 6062 TCP relays slow down. A UDP packet counts its payload
+	// and 28 bytes of IP and UDP headers, a TCP relay its payload; bursts
+	// of half a second of the rate pass (at least 1628 bytes, at most 64
+	// KiB).
+	MaxBitrate int64
 	// RESTSecrets are the TURN REST shared secrets, used as written: a
 	// USERNAME "expiry:user" has the password
 	// base64(HMAC-SHA1(secret, USERNAME)) under any of them.
@@ -86,6 +96,8 @@ type Stats struct {
 	AuthFailures      uint64 // requests whose credentials were refused
 	PermissionsDenied uint64 // CreatePermission, ChannelBind and Connect refused by the peer policy
 	QuotaRefusals     uint64 // Allocate answered 486
+	BandwidthDrops    uint64 // UDP packets dropped over an allocation's MaxBitrate, either way
+	BandwidthWaits    uint64 // times a TCP relay read or write waited for an allocation's MaxBitrate
 }
 
 // Server is a running TURN server.
@@ -108,6 +120,7 @@ type Server struct {
 	closed bool
 
 	authFailures, denied atomic.Uint64
+	bandwidth            bandwidthStats
 	closeOnce            sync.Once
 	closeErr             error
 }
@@ -253,6 +266,9 @@ func check(c *Config) error {
 	if c.MaxAllocationsPerUser < 0 || c.MaxAllocations < 0 {
 		bad("negative allocation limits")
 	}
+	if c.MaxBitrate < 0 {
+		bad("a negative maximum bitrate %d", c.MaxBitrate)
+	}
 	for i, sec := range c.RESTSecrets {
 		if len(sec) == 0 {
 			bad("REST secret %d is empty", i+1)
@@ -317,7 +333,8 @@ func (s *Server) TLSAddrs() []netip.AddrPort {
 func (s *Server) Stats() Stats {
 	n, users, refused := s.quota.stats()
 	return Stats{Allocations: n, Users: users, AuthFailures: s.authFailures.Load(),
-		PermissionsDenied: s.denied.Load(), QuotaRefusals: refused}
+		PermissionsDenied: s.denied.Load(), QuotaRefusals: refused,
+		BandwidthDrops: s.bandwidth.drops.Load(), BandwidthWaits: s.bandwidth.waits.Load()}
 }
 
 func (s *Server) track(c *tcpConn) bool {
