@@ -67,6 +67,7 @@ type Server struct {
 	db     *sqlite.DB
 	users  *users
 	turn   *turn.Server // nil when TurnPort is 0
+	web    webState     // the HTTP side of the WS and WSS listeners
 	certs  []*transport.CertFile
 	bound  []proxy.Listener
 	cancel context.CancelFunc
@@ -203,6 +204,11 @@ func (s *Server) Start() error {
 		tcfg.Logger = s.log.With("component", "transport")
 	}
 	tcfg.WSCheck = s.wsCheck()
+	if h, err := s.webHandler(); err != nil {
+		return err
+	} else if h != nil {
+		tcfg.HTTP = h
+	}
 	s.tm = transport.NewManager(tcfg, s.receive)
 	for i := range cfg.Listeners {
 		l := &cfg.Listeners[i]
@@ -292,6 +298,7 @@ func (s *Server) Start() error {
 		s.tm.Close()
 		return err
 	}
+	s.startWeb()
 	s.ready.Store(true)
 
 	ctx, cancel := context.WithCancel(context.Background())

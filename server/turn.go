@@ -51,7 +51,7 @@ func (s *Server) startTURN() error {
 		MaxLifetime:           t.MaxLifetime,
 		MaxAllocationsPerUser: t.MaxPerUser,
 		MaxAllocations:        t.MaxAllocations,
-		RESTSecrets:           t.Secrets,
+		RESTSecrets:           s.restSecrets(),
 		Users:                 s.users,
 		Policy:                policy,
 		Logger:                s.log.With("component", "turn"),

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+
+	"github.com/sipedge/sipedge/flowtoken"
+	"github.com/sipedge/sipedge/transport"
+	"github.com/sipedge/sipedge/web"
+)
+
+// RESTKeyFile is the key file in the data directory that signs TURN REST
+// credentials when no TurnSecret is configured.
+const RESTKeyFile = "turn-rest.key"
+
+// webState is the HTTP side of the WS and WSS listeners: the handler, set
+// once TURN runs, and the REST secret the endpoint signs with.
+type webState struct {
+	handler atomic.Pointer[http.Handler]
+	// secret is the REST secret read from RESTKeyFile (its hex text, so
+	// that `TurnSecret = <the file's content>` on another node agrees);
+	// nil when TurnSecret is configured.
+	secret []byte
+}
+
+// webHandler returns what the WS and WSS listeners answer requests that
+// are not WebSocket upgrades with, nil when TURN is off (they then answer
+// as they always did). It reads or creates the REST key now, so that
+// startTURN can accept what the endpoint signs; the endpoint itself comes
+// with startWeb, once TURN runs, and until then the answer is 503.
+func (s *Server) webHandler() (http.Handler, error) {
+	if s.cfg.Turn.Port == 0 {
+		return nil, nil
+	}
+	if len(s.cfg.Turn.Secrets) == 0 {
+		key, err := flowtoken.LoadOrCreateKeyFile(s.cfg.DataDirectory, RESTKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: TURN REST key: %w", where(s.cfg, "DataDirectory"), err)
+		}
+		s.web.secret = []byte(hex.EncodeToString(key))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := s.web.handler.Load()
+		if h == nil {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	}), nil
+}
+
+// restSecrets are the TURN server's REST secrets: TurnSecret's, or the
+// data directory's key.
+func (s *Server) restSecrets() [][]byte {
+	if s.web.secret != nil {
+		return [][]byte{s.web.secret}
+	}
+	return s.cfg.Turn.Secrets
+}
+
+// startWeb builds the TURN credentials endpoint once TURN runs; nothing
+// when TURN is off. It cannot fail for a configuration that passed
+// webHandler and startTURN; should it, the endpoint answers 503 and the
+// log says why, while SIP and TURN go on.
+func (s *Server) startWeb() {
+	if s.turn == nil {
+		return
+	}
+	cfg := s.cfg
+	realm := cfg.Turn.Realm
+	if realm == "" {
+		if d := s.domains(); len(d) > 0 {
+			realm = d[0]
+		}
+	}
+	if realm == "" {
+		s.log.Warn("TURN credentials endpoint off: no realm (set AuthenticationRealm or Domains)")
+		return
+	}
+	tc := web.TURNConfig{
+		Realm:    realm,
+		RealmOf:  s.realmOf,
+		Users:    s.users,
+		Secret:   s.restSecrets()[0],
+		Lifetime: cfg.Web.TurnCredentialLifetime,
+		URIs:     cfg.Web.TurnURIs,
+		UDPPort:  cfg.Turn.Port,
+		TCPPort:  cfg.Turn.Port,
+		TLSPort:  cfg.Turn.TLSPort,
+		Origins:  s.opts.Transport.WSOrigins,
+		Logger:   s.log.With("component", "web"),
+	}
+	if s.tm != nil {
+		tc.ClientAddr = s.tm.ClientAddr
+	}
+	creds, err := web.NewTURNCredentials(tc)
+	var h http.Handler
+	if err == nil {
+		h, err = web.New(web.Config{TURN: creds})
+	}
+	if err != nil {
+		s.log.Error("TURN credentials endpoint off", "err", err)
+		return
+	}
+	s.web.handler.Store(&h)
+	var urls []string
+	for _, l := range s.bound {
+		switch l.Kind {
+		case transport.WS:
+			urls = append(urls, "http://"+l.Addr.String()+web.TURNCredentialsPath+" (loopback clients only)")
+		case transport.WSS:
+			urls = append(urls, "https://"+l.Addr.String()+web.TURNCredentialsPath)
+		}
+	}
+	keyFrom := where(cfg, "TurnSecret")
+	if s.web.secret != nil {
+		keyFrom = filepath.Join(cfg.DataDirectory, RESTKeyFile)
+	}
+	s.log.Info("TURN credentials endpoint", "urls", urls, "realm", realm, "lifetime", cfg.Web.TurnCredentialLifetime, "key", keyFrom)
+}
+
+// realmOf is the realm of the users of domain, if it is one of ours.
+func (s *Server) realmOf(domain string) (string, bool) {
+	if !slices.Contains(s.domains(), domain) {
+		return "", false
+	}
+	if s.cfg.StaticRealm != "" {
+		return s.cfg.StaticRealm, true
+	}
+	return domain, true
+}
