@@ -373,10 +373,11 @@ func TestBandwidthUDP(t *testing.T) {
 	}
 }
 
-// TestBandwidthTCP relays over RFC 6062 (Connect, then ConnectionBind)
-// twice the burst in each direction, on the real clock: moving it cannot
-// take less than the rate allows after the burst (a slower machine only
-// takes longer).
+// TestBandwidthTCP relays over RFC 6062 twice the burst in each
+// direction, on the real clock: moving it cannot take less than the rate
+// allows after the burst (a slower machine only takes longer). The peer
+// data connection is the relay's (Connect) or the peer's (the relay
+// listener's Accept).
 func TestBandwidthTCP(t *testing.T) {
 	const (
 		bitrate = 800_000 // 100000 bytes a second
@@ -384,57 +385,87 @@ func TestBandwidthTCP(t *testing.T) {
 		size    = 2 * burst
 		least   = time.Duration(size-burst) * time.Second / (bitrate / 8)
 	)
-	s := start(t, func(c *Config) { c.MaxBitrate = bitrate })
+	for _, accept := range []bool{false, true} {
+		name := map[bool]string{false: "connect", true: "accept"}[accept]
+		t.Run(name, func(t *testing.T) {
+			s := start(t, func(c *Config) { c.MaxBitrate = bitrate })
+			data, peer := relayTCP(t, s, accept)
+			for _, dir := range []struct {
+				name     string
+				from, to net.Conn
+			}{{"client to peer", data, peer}, {"peer to client", peer, data}} {
+				start := time.Now()
+				dir.to.SetReadDeadline(start.Add(20 * time.Second))
+				dir.from.SetWriteDeadline(start.Add(20 * time.Second))
+				go dir.from.Write(make([]byte, size)) //nolint:errcheck // the read below fails if it does
+				if _, err := io.ReadFull(dir.to, make([]byte, size)); err != nil {
+					t.Fatalf("%s: %v", dir.name, err)
+				}
+				if took := time.Since(start); took < least {
+					t.Errorf("%s: %d bytes in %v, faster than the cap allows (%v)", dir.name, size, took, least)
+				}
+			}
+			if st := s.Stats(); st.BandwidthWaits == 0 || st.BandwidthDrops != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// relayTCP makes a TCP allocation and a data connection through it to a
+// peer on 127.0.0.1: the client's end and the peer's.
+func relayTCP(t *testing.T, s *Server, accept bool) (data, peer net.Conn) {
+	t.Helper()
 	u, p := rest(secret1, "bob", time.Hour)
 	c := dial(t, s, "tcp", u, p)
 	alloc, err := c.AllocateTCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer alloc.Close()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		pc, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
+	t.Cleanup(func() { alloc.Close() })
+	peers := make(chan net.Conn, 1)
+	if accept {
+		if err := c.CreatePermission(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			t.Fatal(err)
 		}
-		accepted <- pc
-	}()
-	data, err := alloc.Dial("tcp4", ln.Addr().String())
+		go func() {
+			pc, err := net.DialTimeout("tcp4", alloc.Addr().String(), 10*time.Second)
+			if err != nil {
+				close(peers)
+				return
+			}
+			peers <- pc
+		}()
+		if err := alloc.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		data, err = alloc.Accept()
+	} else {
+		ln, lerr := net.Listen("tcp4", "127.0.0.1:0")
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		defer ln.Close()
+		go func() {
+			pc, err := ln.Accept()
+			if err != nil {
+				close(peers)
+				return
+			}
+			peers <- pc
+		}()
+		data, err = alloc.Dial("tcp4", ln.Addr().String())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer data.Close()
-	peer, ok := <-accepted
+	t.Cleanup(func() { data.Close() })
+	peer, ok := <-peers
 	if !ok {
-		t.Fatal("the peer accepted no connection")
+		t.Fatal("no peer connection")
 	}
-	defer peer.Close()
-
-	for _, dir := range []struct {
-		name     string
-		from, to net.Conn
-	}{{"client to peer", data, peer}, {"peer to client", peer, data}} {
-		start := time.Now()
-		dir.to.SetReadDeadline(start.Add(20 * time.Second))
-		dir.from.SetWriteDeadline(start.Add(20 * time.Second))
-		go dir.from.Write(make([]byte, size)) //nolint:errcheck // the read below fails if it does
-		if _, err := io.ReadFull(dir.to, make([]byte, size)); err != nil {
-			t.Fatalf("%s: %v", dir.name, err)
-		}
-		if took := time.Since(start); took < least {
-			t.Errorf("%s: %d bytes in %v, faster than the cap allows (%v)", dir.name, size, took, least)
-		}
-	}
-	if st := s.Stats(); st.BandwidthWaits == 0 || st.BandwidthDrops != 0 {
-		t.Errorf("stats %+v", st)
-	}
+	t.Cleanup(func() { peer.Close() })
+	return data, peer
 }
 
 // BenchmarkRelayWriteTo is a capped UDP relay's cost per packet, dropped
