@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -19,18 +20,38 @@ const maxTCPConns = 10000
 const tlsHandshakeTimeout = 10 * time.Second
 
 // udpConn is a UDP listener as pion sees it: it lets the server look at
-// each request before pion does (see secretHints).
+// each request before pion does (see secretHints), and turns pion's 401
+// to a ChannelBind whose peer the policy refuses into 403 (see
+// channelbind.go). The zero refused is ready for use.
 type udpConn struct {
 	net.PacketConn
-	s *Server
+	s       *Server
+	refused refusals
 }
 
 func (c *udpConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	n, a, err := c.PacketConn.ReadFrom(p)
 	if err == nil {
 		c.s.observe(p[:n])
+		if isChannelBind(p[:n]) {
+			if r, ok := c.s.refusedChannelBind(p[:n], addrPort(a)); ok {
+				c.refused.add(udpRefusals, r)
+			}
+		}
 	}
 	return n, a, err
+}
+
+func (c *udpConn) WriteTo(p []byte, a net.Addr) (int, error) {
+	if isChannelBindError(p) {
+		if q := c.s.answer(&c.refused, p, a); q != nil {
+			if _, err := c.PacketConn.WriteTo(q, a); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.PacketConn.WriteTo(p, a)
 }
 
 // tcpListener tracks its connections, so that Close can end them (pion
@@ -50,7 +71,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc := &tcpConn{Conn: c, s: l.s, observing: len(l.s.cfg.RESTSecrets) > 1}
+		tc := &tcpConn{Conn: c, s: l.s, framing: true}
 		if !l.s.track(tc) {
 			c.Close()
 			continue
@@ -69,12 +90,16 @@ type tcpConn struct {
 	s    *Server
 	once sync.Once
 
-	// observing: with several REST secrets, the STUN messages read are
-	// framed here too and shown to observe; it stops at the first thing
-	// that is not STUN or ChannelData (e.g. after ConnectionBind).
-	observing bool
-	buf       []byte
-	skip      int
+	// framing: the stream read is framed here too (see feed), until the
+	// first thing that is not STUN or ChannelData (e.g. the data after
+	// ConnectionBind).
+	framing bool
+	hdr     [4]byte // a frame's first bytes, hn of them read
+	hn      int
+	skip    int    // bytes of the frame left to skip
+	kept    []byte // the STUN message being kept whole, want bytes long
+	want    int
+	refused refusals
 
 	// tls is the connection of a TLS listener (then Conn too), its
 	// handshake done by the first Read.
@@ -97,43 +122,76 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.observing {
+	if n > 0 && c.framing {
 		c.feed(p[:n])
 	}
 	return n, err
 }
 
-// feed frames the stream: STUN messages (20-byte header and its length)
-// and ChannelData (4 bytes, the length, padding to 4 over streams).
+// Write sends pion's writes, each a whole message (STUNConn.WriteTo), but
+// a 401 to be turned into 403 (see channelbind.go).
+func (c *tcpConn) Write(p []byte) (int, error) {
+	if isChannelBindError(p) {
+		if q := c.s.answer(&c.refused, p, c.RemoteAddr()); q != nil {
+			if _, err := c.Conn.Write(q); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// feed frames the stream: STUN messages (the 20-byte header and its
+// length) and ChannelData (4 bytes, then the length padded to 4 over
+// streams), as pion's STUNConn does. It keeps whole (up to maxKept bytes)
+// the STUN messages looked at: ChannelBind requests, and every one with
+// several REST secrets (see observe); it skips the rest without copying.
 func (c *tcpConn) feed(b []byte) {
-	for len(b) > 0 && c.observing {
-		if c.skip > 0 {
+	for len(b) > 0 && c.framing {
+		switch {
+		case c.skip > 0:
 			k := min(c.skip, len(b))
 			c.skip -= k
 			b = b[k:]
-			continue
-		}
-		need := 4
-		if len(c.buf) >= 4 {
-			switch c.buf[0] >> 6 {
-			case 0:
-				need = 20 + int(binary.BigEndian.Uint16(c.buf[2:4]))
-			case 1:
-				c.skip = (int(binary.BigEndian.Uint16(c.buf[2:4])) + 3) &^ 3
-				c.buf = c.buf[:0]
+		case c.want > 0:
+			k := min(c.want-len(c.kept), len(b))
+			c.kept = append(c.kept, b[:k]...)
+			b = b[k:]
+			if len(c.kept) == c.want {
+				c.message(c.kept)
+				c.kept, c.want = c.kept[:0], 0
+			}
+		default:
+			k := copy(c.hdr[c.hn:], b)
+			c.hn += k
+			b = b[k:]
+			if c.hn < len(c.hdr) {
 				continue
+			}
+			c.hn = 0
+			n := int(binary.BigEndian.Uint16(c.hdr[2:4]))
+			switch c.hdr[0] >> 6 {
+			case 0:
+				if (c.hdr[0] == 0x00 && c.hdr[1] == 0x09 || len(c.s.cfg.RESTSecrets) > 1) && 20+n <= maxKept {
+					c.kept, c.want = append(c.kept[:0], c.hdr[:]...), 20+n
+				} else {
+					c.skip = 20 + n - len(c.hdr)
+				}
+			case 1:
+				c.skip = (n + 3) &^ 3
 			default:
-				c.observing, c.buf = false, nil
-				return
+				c.framing, c.kept = false, nil
 			}
 		}
-		k := min(need-len(c.buf), len(b))
-		c.buf = append(c.buf, b[:k]...)
-		b = b[k:]
-		if len(c.buf) == need && need > 4 {
-			c.s.observe(c.buf)
-			c.buf = c.buf[:0]
-		}
+	}
+}
+
+// message looks at a STUN message read whole.
+func (c *tcpConn) message(b []byte) {
+	c.s.observe(b)
+	if r, ok := c.s.refusedChannelBind(b, netip.AddrPort{}); ok {
+		c.refused.add(tcpRefusals, r)
 	}
 }
 

@@ -288,7 +288,7 @@ func check(c *Config) error {
 
 // permit is pion's PermissionHandler, for CreatePermission, ChannelBind
 // and Connect alike. pion answers a refusal with 403, except ChannelBind,
-// which it answers with 401.
+// which it answers with 401 and the listeners turn into 403 (channelbind.go).
 func (s *Server) permit(client net.Addr, peer net.IP) bool {
 	a, ok := netip.AddrFromSlice(peer)
 	reason := "not an IP address"
