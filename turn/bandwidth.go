@@ -1,6 +1,7 @@
 package turn
 
 import (
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -41,6 +42,9 @@ const (
 	// (nanoseconds × bits per second) is exact integer arithmetic and the
 	// tests with a fake clock are too.
 	nanobitsPerByte = 8 * int64(time.Second)
+	// minTokens bounds the debt of streams (see ready), far beyond any
+	// real one, so that the arithmetic on tokens cannot overflow.
+	minTokens = math.MinInt64 / 4
 )
 
 // bucket is a token bucket: it fills at rate up to burst, and a relayed
@@ -78,7 +82,7 @@ func (b *bucket) refill() {
 	}
 	// Compared before multiplying: d × rate can overflow; gap / rate
 	// cannot.
-	if gap := b.burst - b.tokens; d >= (gap+b.rate-1)/b.rate {
+	if gap := b.burst - b.tokens; d >= ceilDiv(gap, b.rate) {
 		b.tokens = b.burst
 	} else {
 		b.tokens += d * b.rate
@@ -115,8 +119,16 @@ func (b *bucket) ready(want int) (int, time.Duration) {
 	if have := b.tokens / nanobitsPerByte; b.tokens >= 0 && have >= need {
 		return int(min(int64(want), have)), 0
 	}
-	missing := need*nanobitsPerByte - b.tokens
-	return 0, time.Duration((missing + b.rate - 1) / b.rate)
+	return 0, time.Duration(ceilDiv(need*nanobitsPerByte-b.tokens, b.rate))
+}
+
+// ceilDiv is a / b rounded up, for a ≥ 0 and b > 0, without overflowing.
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
 }
 
 // charge takes the n bytes a stream moved out of the bucket.
@@ -126,7 +138,7 @@ func (b *bucket) charge(n int) {
 	}
 	b.mu.Lock()
 	b.refill()
-	b.tokens -= int64(n) * nanobitsPerByte
+	b.tokens = max(b.tokens-int64(n)*nanobitsPerByte, minTokens)
 	b.mu.Unlock()
 }
 

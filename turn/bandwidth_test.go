@@ -423,38 +423,41 @@ func relayTCP(t *testing.T, s *Server, accept bool) (data, peer net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { alloc.Close() })
-	peers := make(chan net.Conn, 1)
+	// The peer's end: it dials the relayed address, or accepts the
+	// relay's connection, while the client waits for it.
+	var (
+		peerConn func() (net.Conn, error)
+		peerAddr string // for Connect
+	)
 	if accept {
 		if err := c.CreatePermission(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 			t.Fatal(err)
 		}
-		go func() {
-			pc, err := net.DialTimeout("tcp4", alloc.Addr().String(), 10*time.Second)
-			if err != nil {
-				close(peers)
-				return
-			}
-			peers <- pc
-		}()
+		peerConn = func() (net.Conn, error) { return net.DialTimeout("tcp4", alloc.Addr().String(), 10*time.Second) }
+	} else {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		peerConn, peerAddr = ln.Accept, ln.Addr().String()
+	}
+	peers := make(chan net.Conn, 1)
+	go func() {
+		pc, err := peerConn()
+		if err != nil {
+			close(peers)
+			return
+		}
+		peers <- pc
+	}()
+	if accept {
 		if err := alloc.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		data, err = alloc.Accept()
 	} else {
-		ln, lerr := net.Listen("tcp4", "127.0.0.1:0")
-		if lerr != nil {
-			t.Fatal(lerr)
-		}
-		defer ln.Close()
-		go func() {
-			pc, err := ln.Accept()
-			if err != nil {
-				close(peers)
-				return
-			}
-			peers <- pc
-		}()
-		data, err = alloc.Dial("tcp4", ln.Addr().String())
+		data, err = alloc.Dial("tcp4", peerAddr)
 	}
 	if err != nil {
 		t.Fatal(err)
