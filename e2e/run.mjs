@@ -216,6 +216,10 @@ const digestUsers = Object.fromEntries(
   ['alice10', 'bob10', 'bob11', 'mallory11', 'alice12', 'bob12', 'alice13', 'bob13'].map((u) => [u, `${u}-${crypto.randomUUID()}`]),
 );
 
+// The users of the open sipedge whose pages fetch their TURN credentials
+// from /turn-credentials (digest is off there: they only sign in to it).
+const turnUsers = Object.fromEntries(['alice14', 'bob14'].map((u) => [u, `${u}:${crypto.randomUUID()}`]));
+
 // sipedgeCommand runs `sipedge ARGS -c config` (user and domain
 // management) with input on its standard input, and throws with its
 // output when it fails.
@@ -249,6 +253,10 @@ async function startSipedge(name, lines, users = {}) {
     'LogLevel = DEBUG',
     'ShutdownGracePeriod = 1',
     ...lines,
+    // TURN is on by default (3478, and 5349 with a certificate): off
+    // unless the scenario sets it, so that servers do not clash on them.
+    ...(lines.some((l) => /^TurnPort\b/.test(l)) ? [] : ['TurnPort = 0']),
+    ...(lines.some((l) => /^TlsTurnPort\b/.test(l)) ? [] : ['TlsTurnPort = 0']),
     '',
   ].join('\n');
   const cfgPath = join(env.dir, `${name}.config`);
@@ -270,7 +278,7 @@ async function startSipedge(name, lines, users = {}) {
     throw e;
   });
   const n = Object.keys(users).length;
-  say(`${name} up${n ? ` (digest on, ${n} users)` : ''}: ws 127.0.0.1:${ports.ws}, wss 127.0.0.1:${ports.wss}, udp/tcp 127.0.0.1:${ports.udp}`);
+  say(`${name} up${n ? ` (digest ${lines.includes('DisableAuth = true') ? 'off' : 'on'}, ${n} users)` : ''}: ws 127.0.0.1:${ports.ws}, wss 127.0.0.1:${ports.wss}, udp/tcp 127.0.0.1:${ports.udp}`);
   return { name, ports, proc: se };
 }
 
@@ -315,7 +323,7 @@ async function setup() {
     // TURN over TLS with the WSS certificate (TLSCertificate/TLSPrivateKey).
     `TlsTurnPort = ${env.tlsTurnPort}`,
     'TurnAllowPeers = 127.0.0.0/8, 127.0.0.1/32',
-  ]);
+  ], turnUsers);
   const digest = await startSipedge('sipedge-digest', [], digestUsers);
   const digestMD5First = await startSipedge('sipedge-digest-md5-first', ['DigestChallengeAlgorithms = MD5, SHA-256'], digestUsers);
   env.ports = { ...open.ports, sipp: env.sippPort };
@@ -405,12 +413,33 @@ class Phone {
     this.page.on('console', (m) => this.log.add(m.text().replace(/(\s*color: (#[0-9A-Fa-f]{6}|inherit))+\s*$/, '').replace(/%c/g, '')));
     this.page.on('pageerror', (e) => this.log.add(`PAGE ERROR: ${e.message}`));
     await this.page.goto(env.pageURL, { timeout: T.start });
+    const pcConfig = this.opts.turnFetch ? await this.fetchTurn(this.opts.turnFetch) : this.opts.pcConfig;
     await this.page.evaluate((o) => window.e2e.start(o), {
       lib: this.lib, ws: this.ws, uri: this.uri, name: this.name, debug: true, instance: this.opts.instance, password: this.opts.password,
-      pcConfig: this.opts.pcConfig,
+      pcConfig,
     });
     if (registered) await this.waitFor('registered', (s) => s.registered, T.start);
     return this;
+  }
+
+  // fetchTurn has the page fetch() its TURN credentials from the open
+  // sipedge's /turn-credentials over HTTPS (WSS port, cross-origin: CORS
+  // preflight for Authorization) with HTTP Basic, and returns a relay-only
+  // RTCConfiguration of the iceServers it got, cut to the URI of transport.
+  async fetchTurn(transport) {
+    const url = `https://127.0.0.1:${env.ports.wss}/turn-credentials?service=turn`;
+    const got = await this.eval(async ([url, user, password]) => {
+      const r = await fetch(url, { headers: { Authorization: `Basic ${btoa(`${user}:${password}`)}` }, cache: 'no-store' });
+      if (!r.ok) throw new Error(`GET ${url}: ${r.status} ${await r.text()}`);
+      return r.json();
+    }, [url, this.user, turnUsers[this.user]]);
+    const [ice] = got.iceServers || [];
+    const urls = ice ? ice.urls.filter((u) => u.startsWith('turn:') && u.endsWith(`?transport=${transport}`)) : [];
+    if (!got.username.endsWith(`:${this.user}`) || got.ttl !== 86400 || urls.length !== 1 || ice.credential !== got.password) {
+      throw new Error(`${this.name}: unexpected credentials from ${url}: ${JSON.stringify(got)}`);
+    }
+    say(`  ${this.name} fetched TURN credentials ${got.username} for ${urls[0]}`);
+    return { iceServers: [{ urls, username: ice.username, credential: ice.credential }], iceTransportPolicy: 'relay' };
   }
 
   eval(fn, arg) {
@@ -915,11 +944,11 @@ const scenarios = [
   },
   {
     name: 'turn-relay-udp',
-    title: "JsSIP <-> JsSIP with relay-only ICE through sipedge's TURN over UDP (REST credentials): call with audio, RTP both ways over relay candidates, callee hangs up",
+    title: "JsSIP <-> JsSIP with relay-only ICE through sipedge's TURN over UDP, the REST credentials fetched by each page from /turn-credentials (HTTPS, Basic, CORS): call with audio, RTP both ways over relay candidates, callee hangs up",
     expect: 'pass',
     async run(ph) {
-      const a = ph(new Phone('A', 'jssip', 'alice14', 'ws', { pcConfig: turnConfig('alice14', 'udp') }));
-      const b = ph(new Phone('B', 'jssip', 'bob14', 'ws', { pcConfig: turnConfig('bob14', 'udp') }));
+      const a = ph(new Phone('A', 'jssip', 'alice14', 'ws', { turnFetch: 'udp' }));
+      const b = ph(new Phone('B', 'jssip', 'bob14', 'ws', { turnFetch: 'udp' }));
       await turnCall(a, b, 'udp');
     },
   },
