@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/flowtoken"
 	"github.com/sipedge/sipedge/transport"
 	"github.com/sipedge/sipedge/web"
@@ -21,8 +22,7 @@ const RESTKeyFile = "turn-rest.key"
 // once TURN runs, and the REST secret the endpoint signs with.
 type webState struct {
 	handler atomic.Pointer[http.Handler]
-	// secret is the REST secret read from RESTKeyFile (its hex text, so
-	// that `TurnSecret = <the file's content>` on another node agrees);
+	// secret is the REST secret read from RESTKeyFile (see RESTSecret);
 	// nil when TurnSecret is configured.
 	secret []byte
 }
@@ -37,11 +37,11 @@ func (s *Server) webHandler() (http.Handler, error) {
 		return nil, nil
 	}
 	if len(s.cfg.Turn.Secrets) == 0 {
-		key, err := flowtoken.LoadOrCreateKeyFile(s.cfg.DataDirectory, RESTKeyFile)
+		secret, err := RESTSecret(s.cfg)
 		if err != nil {
-			return nil, fmt.Errorf("%s: TURN REST key: %w", where(s.cfg, "DataDirectory"), err)
+			return nil, err
 		}
-		s.web.secret = []byte(hex.EncodeToString(key))
+		s.web.secret = secret
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := s.web.handler.Load()
@@ -51,6 +51,23 @@ func (s *Server) webHandler() (http.Handler, error) {
 		}
 		(*h).ServeHTTP(w, r)
 	}), nil
+}
+
+// RESTSecret returns the secret that signs TURN REST credentials under
+// cfg: the first TurnSecret, else the key kept in
+// <DataDirectory>/turn-rest.key (created when missing, under
+// flowtoken.LoadOrCreateKeyFile's rules) as its 64 lower-case hex digits,
+// so that `TurnSecret = <the file's content>` on another node agrees.
+// `sipedge turn-credentials` signs with it too.
+func RESTSecret(cfg *config.Config) ([]byte, error) {
+	if len(cfg.Turn.Secrets) > 0 {
+		return cfg.Turn.Secrets[0], nil
+	}
+	key, err := flowtoken.LoadOrCreateKeyFile(cfg.DataDirectory, RESTKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: TURN REST key: %w", where(cfg, "DataDirectory"), err)
+	}
+	return []byte(hex.EncodeToString(key)), nil
 }
 
 // restSecrets are the TURN server's REST secrets: TurnSecret's, or the

@@ -35,6 +35,8 @@ commands:
   user list [DOMAIN] [...]                   list users (never their HA1 values)
   domain add|remove DOMAIN [...]             add or remove a domain of the user store
   domain list [...]                          list the domains
+  turn-credentials USER [--host H] [...]     print TURN REST credentials and URIs as JSON,
+                                             as /turn-credentials serves them
   version                                    print the version and exit
 
 Without -c, serve runs the embedded default: SIP over UDP and TCP on
@@ -80,6 +82,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return userCommand(args[1:], stdin, stdout, stderr)
 	case "domain":
 		return domainCommand(args[1:], stdout, stderr)
+	case "turn-credentials":
+		return turnCredentialsCommand(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "sipedge: unknown command %q\n\n%s", args[0], usage)
 		return 2
