@@ -289,12 +289,13 @@ func (h *TURNCredentials) fail(w http.ResponseWriter, r *http.Request, src netip
 		h.log.Debug("web: TURN credentials: sign-in failed", "source", src, "user", user)
 	}
 	if delay > 0 {
+		// Waited in the request's goroutine, at most Limits.MaxDelay (4 s
+		// by default); a client that hangs up ends it.
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return
 		}
 	}
 	h.challenge(w, "wrong user name or password")

@@ -453,3 +453,21 @@ func TestNewErrors(t *testing.T) {
 		t.Error("New without handlers")
 	}
 }
+
+// BenchmarkTURNCredentials is one signed-in request: Basic, the HA1 check,
+// the HMAC and the JSON.
+func BenchmarkTURNCredentials(b *testing.B) {
+	tc, err := NewTURNCredentials(testConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := req("GET", "/turn-credentials", remote, true, "alice", "alice-pw")
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		tc.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
