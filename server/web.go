@@ -95,7 +95,9 @@ func (s *Server) startWeb() {
 		}
 	}
 	if realm == "" {
-		s.log.Warn("TURN credentials endpoint off: no realm (set AuthenticationRealm or Domains)")
+		const msg = "TURN credentials endpoint off: no realm (set AuthenticationRealm or Domains)"
+		s.log.Warn(msg)
+		s.serveError(msg)
 		return
 	}
 	tc := web.TURNConfig{
@@ -121,6 +123,7 @@ func (s *Server) startWeb() {
 	}
 	if err != nil {
 		s.log.Error("TURN credentials endpoint off", "err", err)
+		s.serveError("TURN credentials endpoint off: see the server's log")
 		return
 	}
 	s.web.handler.Store(&h)
@@ -138,6 +141,15 @@ func (s *Server) startWeb() {
 		keyFrom = filepath.Join(cfg.DataDirectory, RESTKeyFile)
 	}
 	s.log.Info("TURN credentials endpoint", "urls", urls, "realm", realm, "lifetime", cfg.Web.TurnCredentialLifetime, "key", keyFrom)
+}
+
+// serveError makes every request that is not a WebSocket upgrade get 503
+// with msg, instead of "starting", when the endpoint cannot run.
+func (s *Server) serveError(msg string) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+	})
+	s.web.handler.Store(&h)
 }
 
 // realmOf is the realm of the users of domain, if it is one of ours.

@@ -247,3 +247,21 @@ func TestNoEndpointWithoutTURN(t *testing.T) {
 		t.Errorf("%d", resp.StatusCode)
 	}
 }
+
+// TestWebServeError: an endpoint that cannot run says why, with 503, and
+// WebSockets are not concerned.
+func TestWebServeError(t *testing.T) {
+	s, _, _, _, _ := startWebServer(t, "")
+	s.serveError("TURN credentials endpoint off: test")
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://" + addr(t, s, transport.WS).String() + "/turn-credentials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "endpoint off: test") {
+		t.Errorf("%d %q", resp.StatusCode, b)
+	}
+}
