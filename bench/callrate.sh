@@ -86,7 +86,7 @@ echo "building sipedge" >&2
 sport=$(free_port)
 uport=$(free_port)
 echo "sipedge on 127.0.0.1:$sport/udp, UAS sipp on 127.0.0.1:$uport" >&2
-"$tmp/sipedge" serve --IPAddress=127.0.0.1 --UDPPort="$sport" --TCPPort=0 --WSPort=0 --DisableAuth=true \
+"$tmp/sipedge" serve --IPAddress=127.0.0.1 --UDPPort="$sport" --TCPPort=0 --WSPort=0 --TurnPort=0 --DisableAuth=true \
   --Domains=example.com --DataDirectory="$tmp/data" --LogLevel=WARNING >"$tmp/sipedge.log" 2>&1 &
 sipedge=$!
 pids+=("$sipedge")

@@ -22,8 +22,8 @@ import (
 )
 
 // Default is the configuration `sipedge serve` runs when no file is given:
-// UDP and TCP on 5060 and WS on 8080, on loopback only, so that a first run
-// exposes nothing.
+// UDP and TCP on 5060, WS on 8080 and TURN on 3478, on loopback only, so
+// that a first run exposes nothing.
 //
 //go:embed default.config
 var Default string

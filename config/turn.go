@@ -11,6 +11,8 @@ import (
 
 // TURN defaults (reTurn's keys; lifetimes RFC 8656).
 const (
+	defaultTurnPort           = 3478
+	defaultTurnTLSPort        = 5349
 	defaultTurnPortMin        = 49152
 	defaultTurnPortMax        = 65535
 	defaultAllocationLifetime = 600  // seconds
@@ -33,21 +35,27 @@ var turnKeys = [...]string{
 
 // Turn is the TURN server's configuration; Port 0 means off.
 type Turn struct {
-	Port uint16 // TurnPort: UDP and TCP
-	// TLSPort is TlsTurnPort, TURN over TLS on Addr; 0 is off.
+	Port uint16 // TurnPort: UDP and TCP (default 3478)
+	// TLSPort is TlsTurnPort, TURN over TLS on Addr; 0 is off. Default
+	// 5349 when a certificate is configured (TurnTls* or TLSCertificate
+	// and TLSPrivateKey), else 0.
 	TLSPort uint16
 	// TLSCertificate and TLSPrivateKey are TurnTlsCertificate and
 	// TurnTlsPrivateKey (default TLSCertificate and TLSPrivateKey): paths,
 	// not read here; set when TLSPort is.
 	TLSCertificate, TLSPrivateKey string
-	// Addr is TurnAddress (default IPAddress); invalid means all IPv4
-	// interfaces (0.0.0.0).
+	// Addr is TurnAddress (default IPAddress); invalid means every
+	// interface address of both families, 0.0.0.0 every IPv4 one and ::
+	// every one: each address gets its own listeners, and relays bind to
+	// the address the client reached.
 	Addr netip.Addr
 	// Realm is AuthenticationRealm (default the first of Domains): the
-	// SIP users of this realm allocate with their own passwords.
+	// SIP users of this realm allocate with their own passwords. Empty
+	// when neither is set: the server then takes the first domain of the
+	// user store, else the host name.
 	Realm string
 	// RelayAddress is TurnRelayAddress, the address announced for relays
-	// (behind NAT); invalid means Addr.
+	// (behind NAT); invalid means the address relays bind to.
 	RelayAddress     netip.Addr
 	PortMin, PortMax uint16 // AllocationPortRangeMin/Max
 	DefaultLifetime  time.Duration
@@ -65,7 +73,8 @@ type Turn struct {
 func (b *builder) turn(c *Config) {
 	t := &c.Turn
 	t.Pos = b.posOf("TurnPort")
-	if e := b.get("TurnPort"); e != nil && !b.empty(e, "0") {
+	t.Port = defaultTurnPort
+	if e := b.get("TurnPort"); e != nil && !b.empty(e, strconv.Itoa(defaultTurnPort)) {
 		if n, ok := number(e.value, 0, 65535); ok {
 			t.Port = uint16(n)
 		} else {
@@ -94,8 +103,6 @@ func (b *builder) turn(c *Config) {
 		}
 	} else if len(c.Domains) > 0 {
 		t.Realm = c.Domains[0]
-	} else {
-		b.badAt(t.Pos, "TURN needs a realm: set AuthenticationRealm or Domains")
 	}
 	if e := b.get("TurnRelayAddress"); e != nil && !b.empty(e, "TurnAddress") {
 		t.RelayAddress = b.addr(e, "")
@@ -104,17 +111,8 @@ func (b *builder) turn(c *Config) {
 			t.RelayAddress = netip.Addr{}
 		}
 	}
-	relay := t.RelayAddress
-	if !relay.IsValid() {
-		relay = t.Addr
-	}
-	switch {
-	case !relay.IsValid() || relay.IsUnspecified():
-		b.badAt(t.Pos, "TURN on all interfaces needs TurnRelayAddress (the address clients reach the relays at)")
-	case !t.Addr.IsValid() && !relay.Is4():
-		b.badAt(t.Pos, "TurnRelayAddress %s is IPv6, but TURN on all interfaces relays over IPv4: set TurnAddress to an IPv6 address", relay)
-	case t.Addr.IsValid() && !t.Addr.IsUnspecified() && t.Addr.Is4() != relay.Is4():
-		b.badAt(b.posOf("TurnRelayAddress"), "TurnRelayAddress %s and TurnAddress %s are of different address families", relay, t.Addr)
+	if r, a := t.RelayAddress, t.Addr; r.IsValid() && a.IsValid() && !(a.IsUnspecified() && a.Is6()) && a.Is4() != r.Is4() {
+		b.badAt(b.posOf("TurnRelayAddress"), "TurnRelayAddress %s and TurnAddress %s are of different address families", r, a)
 	}
 	t.PortMin = uint16(b.count("AllocationPortRangeMin", defaultTurnPortMin, 1024, 65535))
 	t.PortMax = uint16(b.count("AllocationPortRangeMax", defaultTurnPortMax, 1024, 65535))
@@ -133,12 +131,25 @@ func (b *builder) turn(c *Config) {
 	t.DenyPeers = b.prefixes("TurnDenyPeers")
 }
 
-// turnTLS reads TlsTurnPort and its certificate keys.
+// turnTLS reads TlsTurnPort and its certificate keys. TlsTurnPort
+// defaults to 5349 when there is a certificate to serve (TurnTls*, else
+// TLSCertificate and TLSPrivateKey), and to off otherwise.
 func (b *builder) turnTLS(t *Turn) {
-	if e := b.get("TlsTurnPort"); e != nil && !b.empty(e, "0") {
+	certKey, keyKey := "TurnTlsCertificate", "TurnTlsPrivateKey"
+	if b.get(certKey) == nil && b.get(keyKey) == nil {
+		certKey, keyKey = "TLSCertificate", "TLSPrivateKey"
+	}
+	e := b.get("TlsTurnPort")
+	switch {
+	case e == nil:
+		if b.str(certKey) != "" && b.str(keyKey) != "" && t.Port != defaultTurnTLSPort {
+			t.TLSPort = defaultTurnTLSPort
+		}
+	case b.empty(e, "5349 with a certificate, else 0"):
+	default:
 		if n, ok := number(e.value, 0, 65535); !ok {
 			b.bad(e, "%s is not a port (0-65535, 0 = off)", quoteShort(e.value))
-		} else if uint16(n) == t.Port {
+		} else if n != 0 && uint16(n) == t.Port {
 			b.bad(e, "%d is TurnPort too, whose TCP listener takes it: pick another port (5349 is the usual one)", n)
 		} else {
 			t.TLSPort = uint16(n)
@@ -152,10 +163,6 @@ func (b *builder) turnTLS(t *Turn) {
 		}
 		return
 	}
-	certKey, keyKey := "TurnTlsCertificate", "TurnTlsPrivateKey"
-	if b.get(certKey) == nil && b.get(keyKey) == nil {
-		certKey, keyKey = "TLSCertificate", "TLSPrivateKey"
-	}
 	t.TLSCertificate, t.TLSPrivateKey = b.str(certKey), b.str(keyKey)
 	if missing := missingOf(certKey, t.TLSCertificate, keyKey, t.TLSPrivateKey); missing != "" {
 		b.badAt(b.posOf("TlsTurnPort"), "TURN over TLS needs %s (TurnTlsCertificate and TurnTlsPrivateKey, or else TLSCertificate and TLSPrivateKey)", missing)
@@ -163,18 +170,17 @@ func (b *builder) turnTLS(t *Turn) {
 }
 
 // turnTLSUsesSIPKeys: TURN over TLS takes TLSCertificate and
-// TLSPrivateKey (TurnPort and TlsTurnPort set, TurnTls* not), so that they
-// are used even without a SIP TLS listener.
+// TLSPrivateKey (TURN on, TurnTls* unset, and TlsTurnPort set to a port or
+// left to its default with both keys given), so that they are used even
+// without a SIP TLS listener.
 func (b *builder) turnTLSUsesSIPKeys() bool {
-	on := func(k string) bool {
-		e := b.get(k)
-		if e == nil {
-			return false
-		}
-		_, ok := number(e.value, 1, 65535)
-		return ok
+	if e := b.get("TurnPort"); e != nil && strings.TrimSpace(e.value) == "0" || b.get("TurnTlsCertificate") != nil || b.get("TurnTlsPrivateKey") != nil {
+		return false
 	}
-	return on("TurnPort") && on("TlsTurnPort") && b.get("TurnTlsCertificate") == nil && b.get("TurnTlsPrivateKey") == nil
+	if e := b.get("TlsTurnPort"); e != nil {
+		return strings.TrimSpace(e.value) != "0"
+	}
+	return b.str("TLSCertificate") != "" && b.str("TLSPrivateKey") != ""
 }
 
 // addr parses an IP address value (brackets allowed around IPv6).

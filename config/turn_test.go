@@ -9,8 +9,17 @@ import (
 
 func TestTurnDefaults(t *testing.T) {
 	c := mustParse(t, "")
-	if c.Turn.Port != 0 || c.Turn.Secrets != nil {
-		t.Fatalf("TURN on by default: %+v", c.Turn)
+	if c.Turn.Port != 3478 || c.Turn.TLSPort != 0 || c.Turn.Addr.IsValid() || c.Turn.Realm != "" || c.Turn.Secrets != nil {
+		t.Fatalf("TURN by default: %+v", c.Turn)
+	}
+	// TURN over TLS on 5349 when there is a certificate.
+	c = mustParse(t, "TLSCertificate = c.pem\nTLSPrivateKey = k.pem\n")
+	if tu := c.Turn; tu.TLSPort != 5349 || tu.TLSCertificate != "c.pem" || tu.TLSPrivateKey != "k.pem" {
+		t.Fatalf("%+v", tu)
+	}
+	c = mustParse(t, "TurnPort = 0\n")
+	if c.Turn.Port != 0 {
+		t.Fatalf("TURN on: %+v", c.Turn)
 	}
 	c = mustParse(t, "IPAddress = 192.0.2.10\nDomains = example.com, example.org\nTurnPort = 3478\n")
 	want := Turn{Port: 3478, Addr: netip.MustParseAddr("192.0.2.10"), Realm: "example.com", PortMin: 49152, PortMax: 65535,
@@ -84,17 +93,19 @@ func TestTurnTLS(t *testing.T) {
 
 func TestTurnErrors(t *testing.T) {
 	for _, tt := range []struct{ text, want string }{
-		{"TurnSecret = abcdefghijklmnopqrstuvwxyz", "t.config:1: TurnSecret: set, but TurnPort is 0 (TURN is off)"},
-		{"TurnAllowPeers = 10.0.0.0/8", "TurnAllowPeers: set, but TurnPort is 0"},
+		{"TurnPort = 0\nTurnSecret = abcdefghijklmnopqrstuvwxyz", "t.config:2: TurnSecret: set, but TurnPort is 0 (TURN is off)"},
+		{"TurnPort = 0\nTurnAllowPeers = 10.0.0.0/8", "TurnAllowPeers: set, but TurnPort is 0"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349", "TlsTurnPort: TURN over TLS needs TLSCertificate and TLSPrivateKey"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 5349\nTurnTlsCertificate = c.pem", "TURN over TLS needs TurnTlsPrivateKey"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 3478\nTLSCertificate = c.pem\nTLSPrivateKey = k.pem", "TlsTurnPort: 3478 is TurnPort too"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTlsTurnPort = 99999", "TlsTurnPort: \"99999\" is not a port"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnTlsCertificate = c.pem", "TurnTlsCertificate: set, but TlsTurnPort is 0"},
-		{"TurnTlsPrivateKey = k.pem", "TurnTlsPrivateKey: set, but TurnPort is 0"},
-		{"TLSCertificate = c.pem\nTLSPrivateKey = k.pem", "TLSCertificate: set, but no listener uses it"},
-		{"TurnPort = 3478\nIPAddress = 192.0.2.1", "TurnPort: TURN needs a realm: set AuthenticationRealm or Domains"},
-		{"TurnPort = 3478\nDomains = a.example", "TurnPort: TURN on all interfaces needs TurnRelayAddress"},
+		{"TurnPort = 0\nTurnTlsPrivateKey = k.pem", "TurnTlsPrivateKey: set, but TurnPort is 0"},
+		{"TurnTlsPrivateKey = k.pem", "TurnTlsPrivateKey: set, but TlsTurnPort is 0"},
+		{"TurnPort = 0\nTLSCertificate = c.pem\nTLSPrivateKey = k.pem", "TLSCertificate: set, but no listener uses it"},
+		{"TLSCertificate = c.pem", "TLSCertificate: set, but no listener uses it"},
+		{"TlsTurnPort = 5349\nTLSCertificate = c.pem", "TURN over TLS needs TLSPrivateKey"},
+		{"TurnAddress = ::1\nTurnRelayAddress = 192.0.2.1", "different address families"},
 		{"TurnPort = 3478\nDomains = a.example\nTurnAddress = 192.0.2.1\nTurnRelayAddress = 2001:db8::1", "different address families"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nMaxAllocationLifetime = 7200", "MaxAllocationLifetime: only 3600 is supported"},
 		{"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nDefaultAllocationLifetime = 7200", "DefaultAllocationLifetime: \"7200\" is not a number of seconds from 1 to 3600"},
@@ -109,7 +120,7 @@ func TestTurnErrors(t *testing.T) {
 		}
 	}
 	// A secret never appears in a message.
-	for _, text := range []string{"TurnSecret = abcdefghijklmnopqrstuvwxyz", "TurnSecret abcdefghijklmnopqrstuvwxyz",
+	for _, text := range []string{"TurnPort = 0\nTurnSecret = abcdefghijklmnopqrstuvwxyz", "TurnSecret abcdefghijklmnopqrstuvwxyz",
 		"TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\nTurnSecret = abcdefghijklmnopqrstuvwxyz,abcdefghijklmnopqrstuvwxyz"} {
 		if got := errText(t, text); strings.Contains(got, "abcdefghij") {
 			t.Errorf("the secret is shown: %s", got)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -57,6 +58,16 @@ func startServerWith(t *testing.T, opts Options, text string, overrides ...strin
 // timers, and stops it when the test ends.
 func runConfig(t *testing.T, name, text string, opts Options, overrides ...string) *Server {
 	t.Helper()
+	// TURN is on by default on 3478 (and 5349 with a certificate): a test
+	// that does not ask for it runs without, so that tests do not clash
+	// on those ports.
+	for _, k := range []string{"TurnPort", "TlsTurnPort"} {
+		set := regexp.MustCompile(`(?m)^\s*`+k+`\b`).MatchString(text) ||
+			slices.ContainsFunc(overrides, func(o string) bool { return strings.HasPrefix(strings.TrimLeft(o, "-"), k+"=") })
+		if !set {
+			overrides = append(slices.Clip(overrides), "--"+k+"=0")
+		}
+	}
 	cfg, err := config.Parse(name, []byte(text), overrides)
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -2,9 +2,11 @@ package server
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 
@@ -20,11 +22,11 @@ func (s *Server) startTURN() error {
 	if t.Port == 0 {
 		return nil
 	}
-	bind := t.Addr
-	if !bind.IsValid() {
-		bind = netip.IPv4Unspecified()
+	addrs, relayBind, err := s.turnAddrs()
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Pos, err)
 	}
-	listen := net.JoinHostPort(bind.String(), strconv.Itoa(int(t.Port)))
+	listen := hostPorts(addrs, t.Port)
 	var listenTLS []string
 	var tc *tls.Config
 	if t.TLSPort != 0 {
@@ -34,17 +36,21 @@ func (s *Server) startTURN() error {
 		}
 		s.certs = append(s.certs, cf)
 		tc = &tls.Config{GetCertificate: cf.GetCertificate, MinVersion: tls.VersionTLS12}
-		listenTLS = []string{net.JoinHostPort(bind.String(), strconv.Itoa(int(t.TLSPort)))}
+		listenTLS = hostPorts(addrs, t.TLSPort)
+	}
+	realm := t.Realm
+	if realm == "" {
+		realm = s.turnRealm()
 	}
 	policy := peerpolicy.New(peerpolicy.Config{Allow: t.AllowPeers, Deny: t.DenyPeers, Own: s.ownAddrs()})
 	srv, err := turn.New(turn.Config{
-		Realm:                 t.Realm,
-		ListenUDP:             []string{listen},
-		ListenTCP:             []string{listen},
+		Realm:                 realm,
+		ListenUDP:             listen,
+		ListenTCP:             listen,
 		ListenTLS:             listenTLS,
 		TLS:                   tc,
 		RelayAddress:          t.RelayAddress,
-		RelayBind:             bind,
+		RelayBind:             relayBind,
 		PortMin:               t.PortMin,
 		PortMax:               t.PortMax,
 		DefaultLifetime:       t.DefaultLifetime,
@@ -60,14 +66,94 @@ func (s *Server) startTURN() error {
 		return fmt.Errorf("%s: %w", t.Pos, err)
 	}
 	s.turn = srv
-	relay := t.RelayAddress
-	if !relay.IsValid() {
-		relay = bind
+	relay := "the address each client reached"
+	if t.RelayAddress.IsValid() {
+		relay = t.RelayAddress.String()
 	}
-	s.log.Info("TURN listening", "udp", srv.UDPAddrs(), "tcp", srv.TCPAddrs(), "tls", srv.TLSAddrs(), "relay", relay.String(),
-		"ports", strconv.Itoa(int(t.PortMin))+"-"+strconv.Itoa(int(t.PortMax)), "realm", t.Realm,
+	s.log.Info("TURN listening", "udp", srv.UDPAddrs(), "tcp", srv.TCPAddrs(), "tls", srv.TLSAddrs(), "relay", relay,
+		"ports", strconv.Itoa(int(t.PortMin))+"-"+strconv.Itoa(int(t.PortMax)), "realm", realm,
 		"rest-secrets", len(t.Secrets))
+	if t.TLSPort == 0 {
+		s.log.Info("TURN over TLS is off: set TlsTurnPort and a certificate (TurnTlsCertificate/TurnTlsPrivateKey, or TLSCertificate/TLSPrivateKey) to serve turns:")
+	}
 	return nil
+}
+
+// turnAddrs are the addresses TURN listens on, and the address its relays
+// bind to: TurnAddress when it names one address (relays on it too);
+// otherwise every address of the interfaces that are up (of TurnAddress's
+// family when it is 0.0.0.0), each with its own listeners and relays.
+// Behind NAT (TurnRelayAddress), relays bind to TurnAddress or the
+// unspecified address of TurnRelayAddress's family, since the relay ports
+// are forwarded to the host, whichever address it has.
+func (s *Server) turnAddrs() (addrs []netip.Addr, relayBind netip.Addr, err error) {
+	t := s.cfg.Turn
+	if t.Addr.IsValid() && !t.Addr.IsUnspecified() {
+		return []netip.Addr{t.Addr}, t.Addr, nil
+	}
+	if t.RelayAddress.IsValid() {
+		relayBind = netip.IPv6Unspecified()
+		if t.RelayAddress.Is4() {
+			relayBind = netip.IPv4Unspecified()
+		}
+	}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, netip.Addr{}, fmt.Errorf("TURN on every interface: listing them: %w", err)
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		as, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range as {
+			p, err := netip.ParsePrefix(a.String())
+			if err != nil {
+				continue
+			}
+			ip := p.Addr().Unmap()
+			// Link-local IPv6 needs a zone in every relayed address; no
+			// browser uses it for TURN.
+			if ip.IsLinkLocalUnicast() && ip.Is6() || ip.IsMulticast() || t.Addr.IsValid() && t.Addr.Is4() && !ip.Is4() {
+				continue
+			}
+			if !slices.Contains(addrs, ip) {
+				addrs = append(addrs, ip)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, netip.Addr{}, errors.New("TURN on every interface: no interface has an address (set TurnAddress)")
+	}
+	return addrs, relayBind, nil
+}
+
+// hostPorts joins each address with port.
+func hostPorts(addrs []netip.Addr, port uint16) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = netip.AddrPortFrom(a, port).String()
+	}
+	return out
+}
+
+// turnRealm is the TURN realm when neither AuthenticationRealm nor
+// Domains names one: the user store's first domain (whose users then
+// allocate with their SIP passwords), else the host name.
+func (s *Server) turnRealm() string {
+	if d := s.users.cur.Load().domains; len(d) > 0 {
+		return d[0]
+	}
+	if d := s.domains(); len(d) > 0 {
+		return d[0]
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "sipedge"
 }
 
 // ownAddrs are sipedge's own addresses, which relays must not reach: the

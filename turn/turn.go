@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +52,24 @@ type Config struct {
 	RelayAddress netip.Addr
 	// RelayBind is the local address relay sockets bind to; it decides the
 	// address family of the relays. It may be unspecified only when
-	// RelayAddress is set.
+	// RelayAddress is set. When both are invalid, each listener's relays
+	// bind to the listener's own address (which must then be a specific
+	// one), so that a multi-homed server relays on the address the client
+	// reached; an allocation of the other address family (RFC 8656
+	// REQUESTED-ADDRESS-FAMILY) gets a relay on another listener address
+	// of that family, of the same kind (loopback, private, global) if
+	// there is one.
 	RelayBind netip.Addr
+	// UDPSockets is the number of sockets, sharing the address with
+	// SO_REUSEPORT, that serve each UDP listener address, each with its
+	// own reading goroutine; 0 means GOMAXPROCS, at most 4. The kernel
+	// steers datagrams by source address (Linux), so one client host's
+	// allocations all live on one socket.
+	UDPSockets int
+	// SocketBuffer is the receive and send buffer size asked for each UDP
+	// listener socket (default DefaultSocketBuffer); the kernel caps it
+	// at net.core.rmem_max and wmem_max, and a warning says so.
+	SocketBuffer int
 	// PortMin and PortMax bound the relay ports (default 49152-65535).
 	PortMin, PortMax uint16
 	// DefaultLifetime is the allocation lifetime when the client asks for
@@ -102,10 +119,12 @@ type Stats struct {
 
 // Server is a running TURN server.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	pion   *pturn.Server
-	relays *relays
+	cfg  Config
+	log  *slog.Logger
+	pion *pturn.Server
+	// relays are the relay generators, one per bind address; Close waits
+	// for their sockets.
+	relays []*relays
 	quota  quota
 	hints  secretHints
 	idle   time.Duration
@@ -134,11 +153,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*tcpConn]struct{}), idle: MaxLifetime + time.Minute}
 	s.quota = quota{perUser: cfg.MaxAllocationsPerUser, total: cfg.MaxAllocations, now: cfg.now, users: make(map[string]*usage)}
-	advertise := cfg.RelayAddress
-	if !advertise.IsValid() {
-		advertise = cfg.RelayBind
-	}
-	s.relays = &relays{s: s, bind: cfg.RelayBind, advertise: advertise.AsSlice(), min: cfg.PortMin, max: cfg.PortMax, tcpPorts: make(map[uint16]bool)}
 
 	sc := pturn.ServerConfig{
 		LoggerFactory:      pionLogs{s.log},
@@ -175,15 +189,33 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
+	listenAddrs, err := listenerAddrs(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	generator := s.relayGenerators(listenAddrs)
 	for _, a := range cfg.ListenUDP {
-		c, err := net.ListenPacket("udp", a) //nolint:noctx
+		conns, rcv, snd, steerErr, err := listenUDP(a, cfg.UDPSockets, cfg.SocketBuffer)
 		if err != nil {
+			if unassigned(err) && len(cfg.ListenUDP) > 1 {
+				s.log.Warn("TURN: skipping a UDP listener address no interface has", "addr", a, "err", err)
+				continue
+			}
 			return fail(fmt.Errorf("turn: UDP listener on %s: %w", a, err))
 		}
-		s.udp = append(s.udp, c)
-		sc.PacketConnConfigs = append(sc.PacketConnConfigs, pturn.PacketConnConfig{
-			PacketConn: &udpConn{PacketConn: c, s: s}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
-		})
+		if steerErr != nil {
+			s.log.Warn("TURN: one UDP socket for the address, not several", "addr", a, "err", steerErr)
+		}
+		if rcv < cfg.SocketBuffer || snd < cfg.SocketBuffer {
+			s.log.Info("TURN: the kernel granted smaller UDP socket buffers than asked; raise net.core.rmem_max and net.core.wmem_max for heavy load",
+				"addr", a, "asked", cfg.SocketBuffer, "receive", rcv, "send", snd)
+		}
+		s.udp = append(s.udp, conns...)
+		for _, c := range conns {
+			sc.PacketConnConfigs = append(sc.PacketConnConfigs, pturn.PacketConnConfig{
+				PacketConn: &udpConn{PacketConn: c, s: s}, RelayAddressGenerator: generator(c.LocalAddr()), PermissionHandler: perm,
+			})
+		}
 	}
 	// TCP and TLS listeners are one kind: a stream, with TLS on top for the
 	// second (nil tls for the first).
@@ -196,11 +228,15 @@ func New(cfg Config) (*Server, error) {
 		for _, a := range st.addrs {
 			l, err := net.Listen("tcp", a) //nolint:noctx
 			if err != nil {
+				if unassigned(err) && len(st.addrs) > 1 {
+					s.log.Warn("TURN: skipping a "+st.name+" listener address no interface has", "addr", a, "err", err)
+					continue
+				}
 				return fail(fmt.Errorf("turn: %s listener on %s: %w", st.name, a, err))
 			}
 			*st.into = append(*st.into, l)
 			sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
-				Listener: &tcpListener{Listener: l, s: s, tls: st.tls}, RelayAddressGenerator: s.relays, PermissionHandler: perm,
+				Listener: &tcpListener{Listener: l, s: s, tls: st.tls}, RelayAddressGenerator: generator(l.Addr()), PermissionHandler: perm,
 			})
 		}
 	}
@@ -233,8 +269,8 @@ func check(c *Config) error {
 	if c.Policy == nil {
 		bad("no peer policy (pion's default would relay to every address, loopback and private ranges included)")
 	}
-	if !c.RelayBind.IsValid() {
-		bad("no relay bind address")
+	if !c.RelayBind.IsValid() && c.RelayAddress.IsValid() {
+		bad("a relay address %s with no relay bind address", c.RelayAddress)
 	} else if c.RelayBind.IsUnspecified() && !c.RelayAddress.IsValid() {
 		bad("the relay bind address %s is unspecified: set the relay (external) address", c.RelayBind)
 	}
@@ -277,6 +313,15 @@ func check(c *Config) error {
 	if len(c.RESTSecrets) == 0 && c.Users == nil {
 		bad("no credentials: give REST secrets or users")
 	}
+	if c.UDPSockets == 0 {
+		c.UDPSockets = defaultUDPSockets()
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = DefaultSocketBuffer
+	}
+	if c.UDPSockets < 0 || c.UDPSockets > 64 || c.SocketBuffer < 0 {
+		bad("%d UDP sockets per address (want 1 to 64) with %d-byte buffers", c.UDPSockets, c.SocketBuffer)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -303,10 +348,13 @@ func (s *Server) permit(client net.Addr, peer net.IP) bool {
 }
 
 // UDPAddrs, TCPAddrs and TLSAddrs are the listeners' bound addresses.
+// Each address is listed once, however many sockets serve it.
 func (s *Server) UDPAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, c := range s.udp {
-		out = append(out, c.LocalAddr().(*net.UDPAddr).AddrPort())
+		if a := c.LocalAddr().(*net.UDPAddr).AddrPort(); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
 	}
 	return out
 }
@@ -374,7 +422,9 @@ func (s *Server) Close() error {
 		done := make(chan struct{})
 		go func() {
 			s.connWG.Wait()
-			s.relays.open.Wait()
+			for _, r := range s.relays {
+				r.open.Wait()
+			}
 			close(done)
 		}()
 		select {

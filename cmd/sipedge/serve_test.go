@@ -207,13 +207,17 @@ func TestServeQuickStart(t *testing.T) {
 			addUser(t, data, cmp.Or(domains, "127.0.0.1"))
 			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-ws.config")),
 				"--IPAddress=127.0.0.1", fmt.Sprintf("--UDPPort=%d", udp), fmt.Sprintf("--TCPPort=%d", tcp),
-				fmt.Sprintf("--WSPort=%d", ws), "--DataDirectory=" + data}
+				fmt.Sprintf("--WSPort=%d", ws), "--DataDirectory=" + data,
+				fmt.Sprintf("--TurnPort=%d", testnet.FreePort(t))} // TURN is on by default
 			if domains != "" {
 				args = append(args, "--Domains="+domains)
 			}
 			p := startSipedge(t, bin, args...)
 			if a := p.listening(t, "WS"); a != fmt.Sprintf("127.0.0.1:%d", ws) {
 				t.Fatalf("WS listening on %s", a)
+			}
+			if !strings.Contains(p.logText(), `msg="TURN listening"`) {
+				t.Fatal("TURN, on by default, did not start")
 			}
 			register(t, "ws", fmt.Sprintf("ws://127.0.0.1:%d/", ws), cmp.Or(domains, "127.0.0.1"), nil)
 			p.stop(t)
@@ -227,7 +231,8 @@ func TestServeQuickStart(t *testing.T) {
 			args := []string{"serve", "-c", mustAbs(t, filepath.Join(examples, "quickstart-wss.config")),
 				fmt.Sprintf("--Transport1Interface=127.0.0.1:%d", wss),
 				"--Transport1TlsCertificate=" + cert, "--Transport1TlsPrivateKey=" + key,
-				"--DataDirectory=" + filepath.Join(dir, "data")}
+				"--DataDirectory=" + filepath.Join(dir, "data"),
+				fmt.Sprintf("--TurnPort=%d", testnet.FreePort(t))} // TURN is on by default, on every interface
 			addUser(t, filepath.Join(dir, "data"), cmp.Or(domains, "127.0.0.1"))
 			if domains != "" {
 				args = append(args, "--Domains="+domains)
@@ -235,6 +240,9 @@ func TestServeQuickStart(t *testing.T) {
 			p := startSipedge(t, bin, args...)
 			if a := p.listening(t, "WSS"); a != fmt.Sprintf("127.0.0.1:%d", wss) {
 				t.Fatalf("WSS listening on %s", a)
+			}
+			if !strings.Contains(p.logText(), `msg="TURN listening"`) {
+				t.Fatal("TURN, on by default, did not start")
 			}
 			tc := &tls.Config{RootCAs: pool, ServerName: "sip-ws-server.example.org"}
 			register(t, "wss", fmt.Sprintf("wss://127.0.0.1:%d/", wss), cmp.Or(domains, "127.0.0.1"), tc)
