@@ -67,11 +67,14 @@ type Server struct {
 	db     *sqlite.DB
 	users  *users
 	turn   *turn.Server // nil when TurnPort is 0
-	web    webState     // the HTTP side of the WS and WSS listeners
-	certs  []*transport.CertFile
-	bound  []proxy.Listener
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// turnRealm is the TURN realm startTURN settled on (see
+	// Server.turnRealmDefault); the credentials endpoint signs users in to it.
+	turnRealm string
+	web       webState // the HTTP side of the WS and WSS listeners
+	certs     []*transport.CertFile
+	bound     []proxy.Listener
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	// ready is set once the transaction layer exists: a message that
 	// comes earlier (listeners open first) is dropped.

@@ -40,8 +40,9 @@ func (s *Server) startTURN() error {
 	}
 	realm := t.Realm
 	if realm == "" {
-		realm = s.turnRealm()
+		realm = s.turnRealmDefault()
 	}
+	s.turnRealm = realm
 	policy := peerpolicy.New(peerpolicy.Config{Allow: t.AllowPeers, Deny: t.DenyPeers, Own: s.ownAddrs()})
 	srv, err := turn.New(turn.Config{
 		Realm:                 realm,
@@ -140,10 +141,10 @@ func hostPorts(addrs []netip.Addr, port uint16) []string {
 	return out
 }
 
-// turnRealm is the TURN realm when neither AuthenticationRealm nor
+// turnRealmDefault is the TURN realm when neither AuthenticationRealm nor
 // Domains names one: the user store's first domain (whose users then
 // allocate with their SIP passwords), else the host name.
-func (s *Server) turnRealm() string {
+func (s *Server) turnRealmDefault() string {
 	if d := s.users.cur.Load().domains; len(d) > 0 {
 		return d[0]
 	}

@@ -88,18 +88,7 @@ func (s *Server) startWeb() {
 		return
 	}
 	cfg := s.cfg
-	realm := cfg.Turn.Realm
-	if realm == "" {
-		if d := s.domains(); len(d) > 0 {
-			realm = d[0]
-		}
-	}
-	if realm == "" {
-		const msg = "TURN credentials endpoint off: no realm (set AuthenticationRealm or Domains)"
-		s.log.Warn(msg)
-		s.serveError(msg)
-		return
-	}
+	realm := s.turnRealm
 	tc := web.TURNConfig{
 		Realm:    realm,
 		RealmOf:  s.realmOf,
