@@ -33,7 +33,7 @@ var globalKeys = [...]string{
 	"LogLevel", "LogFormat", "DataDirectory", "ShutdownGracePeriod",
 	"MaxTransactions",
 	"TurnPort", "TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
-	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
+	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations", "TurnMaxKbps",
 	"TurnRelayAddress", "TurnSecret", "TurnAllowPeers", "TurnDenyPeers",
 	"TurnCredentialLifetime", "TurnUris",
 }

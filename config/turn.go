@@ -19,6 +19,8 @@ const (
 	maxAllocationLifetime     = 3600 // seconds; pion/turn v5 fixes it
 	defaultMaxAllocPerUser    = 10
 	defaultTurnMaxAllocations = 10000
+	defaultTurnMaxKbps        = 10000 // 10 Mbit/s: above any WebRTC call's media, far below a link
+	maxTurnKbps               = 100000000
 	maxTurnAllocations        = 1000000
 	turnSecretKey             = "TurnSecret"
 	minTurnSecret             = 16
@@ -29,7 +31,7 @@ const (
 // turnKeys are the keys that mean nothing while TurnPort is 0.
 var turnKeys = [...]string{
 	"TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
-	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations",
+	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations", "TurnMaxKbps",
 	"TurnRelayAddress", turnSecretKey, "TurnAllowPeers", "TurnDenyPeers",
 }
 
@@ -62,6 +64,9 @@ type Turn struct {
 	MaxLifetime      time.Duration
 	MaxPerUser       int // MaxAllocationsPerUser
 	MaxAllocations   int // TurnMaxAllocations
+	// MaxBitrate is TurnMaxKbps in bits per second: the cap of each
+	// allocation's relayed traffic per direction; 0 is none.
+	MaxBitrate int64
 	// Secrets are the TurnSecret REST secrets, used as written. Never log them.
 	Secrets    [][]byte
 	AllowPeers []netip.Prefix // TurnAllowPeers
@@ -126,6 +131,7 @@ func (b *builder) turn(c *Config) {
 	t.DefaultLifetime = time.Duration(b.seconds("DefaultAllocationLifetime", defaultAllocationLifetime, 1, maxAllocationLifetime)) * time.Second
 	t.MaxPerUser = b.count("MaxAllocationsPerUser", defaultMaxAllocPerUser, 1, maxTurnAllocations)
 	t.MaxAllocations = b.count("TurnMaxAllocations", defaultTurnMaxAllocations, 1, maxTurnAllocations)
+	t.MaxBitrate = int64(b.count("TurnMaxKbps", defaultTurnMaxKbps, 0, maxTurnKbps)) * 1000
 	t.Secrets = b.turnSecrets(c)
 	t.AllowPeers = b.prefixes("TurnAllowPeers")
 	t.DenyPeers = b.prefixes("TurnDenyPeers")

@@ -9,7 +9,7 @@ import (
 
 func TestTurnDefaults(t *testing.T) {
 	c := mustParse(t, "")
-	if c.Turn.Port != 3478 || c.Turn.TLSPort != 0 || c.Turn.Addr.IsValid() || c.Turn.Realm != "" || c.Turn.Secrets != nil {
+	if c.Turn.Port != 3478 || c.Turn.TLSPort != 0 || c.Turn.Addr.IsValid() || c.Turn.Realm != "" || c.Turn.Secrets != nil || c.Turn.MaxBitrate != 10_000_000 {
 		t.Fatalf("TURN by default: %+v", c.Turn)
 	}
 	// TURN over TLS on 5349 when there is a certificate.
@@ -51,10 +51,14 @@ DefaultAllocationLifetime = 300
 MaxAllocationLifetime = 3600
 MaxAllocationsPerUser = 3
 TurnMaxAllocations = 500
+TurnMaxKbps = 2000
 TurnAllowPeers = 10.20.0.0/16, 192.168.1.7
 TurnDenyPeers = 198.51.100.0/24 2001:db8::/32
 `)
 	tu := c.Turn
+	if tu.MaxBitrate != 2_000_000 {
+		t.Errorf("TurnMaxKbps: %d bit/s", tu.MaxBitrate)
+	}
 	if tu.Port != 3479 || tu.Addr != netip.IPv4Unspecified() || tu.RelayAddress != netip.MustParseAddr("203.0.113.10") ||
 		tu.Realm != "turn.example.com" || tu.PortMin != 50000 || tu.PortMax != 50999 || tu.DefaultLifetime != 300*time.Second ||
 		tu.MaxPerUser != 3 || tu.MaxAllocations != 500 {

@@ -58,6 +58,7 @@ func (s *Server) startTURN() error {
 		MaxLifetime:           t.MaxLifetime,
 		MaxAllocationsPerUser: t.MaxPerUser,
 		MaxAllocations:        t.MaxAllocations,
+		MaxBitrate:            t.MaxBitrate,
 		RESTSecrets:           s.restSecrets(),
 		Users:                 s.users,
 		Policy:                policy,
