@@ -1,12 +1,10 @@
 package server
 
 import (
-	"net"
 	"strconv"
 	"testing"
 	"time"
 
-	pturn "github.com/pion/turn/v5"
 	"github.com/sipedge/sipedge/internal/testnet"
 	"github.com/sipedge/sipedge/turn"
 )
@@ -32,36 +30,9 @@ func TestTURN(t *testing.T) {
 	user, pw := turn.RESTCredentials([]byte(turnSecret), "bob", time.Now().Add(time.Hour))
 	for _, cr := range [][2]string{{user, pw}, {"alice", "alice-pw"}} {
 		for _, network := range []string{"udp", "tcp"} {
-			var conn net.PacketConn
-			if network == "udp" {
-				c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				conn = c
-			} else {
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				conn = pturn.NewSTUNConn(c)
-			}
-			c, err := pturn.NewClient(&pturn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn,
-				Username: cr[0], Password: cr[1], Realm: "example.com", RTO: 100 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Listen(); err != nil {
-				t.Fatal(err)
-			}
-			relay, err := c.Allocate()
-			if err != nil {
+			if err := allocate(t, network, addr, cr[0], cr[1], nil); err != nil {
 				t.Errorf("%s over %s: %v", cr[0], network, err)
-			} else {
-				relay.Close()
 			}
-			c.Close()
-			conn.Close()
 		}
 	}
 }

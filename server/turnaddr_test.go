@@ -7,9 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
-	"time"
 
-	pturn "github.com/pion/turn/v5"
 	"github.com/sipedge/sipedge/internal/testnet"
 )
 
@@ -28,20 +26,7 @@ func TestTURNOnEveryInterface(t *testing.T) {
 	if got := s.TURN().UDPAddrs(); !slices.Contains(got, addr) {
 		t.Fatalf("TURN listens on %v, not on %v", got, addr)
 	}
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c, err := pturn.NewClient(&pturn.ClientConfig{STUNServerAddr: addr.String(), TURNServerAddr: addr.String(), Conn: conn,
-		Username: "alice", Password: "alice-pw", Realm: "example.com", RTO: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	c := turnClient(t, "udp", addr.String(), "alice", "alice-pw", nil)
 	relay, err := c.Allocate()
 	if err != nil {
 		t.Fatalf("allocate as a SIP user of the store's domain: %v", err)

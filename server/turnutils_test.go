@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"os/exec"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	pturn "github.com/pion/turn/v5"
 	"github.com/sipedge/sipedge/internal/testnet"
 	"github.com/sipedge/sipedge/internal/testpki"
 	"github.com/sipedge/sipedge/turn"
@@ -44,21 +42,7 @@ func TestTURNOverTLS(t *testing.T) {
 	user, pw := turn.RESTCredentials([]byte(turnSecret), "bob", time.Now().Add(time.Hour))
 	var relays []net.PacketConn
 	for _, cr := range [][2]string{{user, pw}, {"alice", "alice-pw"}} {
-		tc, err := tls.Dial("tcp", addr, pki.Client("127.0.0.1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn := pturn.NewSTUNConn(tc)
-		defer conn.Close()
-		c, err := pturn.NewClient(&pturn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn,
-			Username: cr[0], Password: cr[1], Realm: "example.com", RTO: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if err := c.Listen(); err != nil {
-			t.Fatal(err)
-		}
+		c := turnClient(t, "tls", addr, cr[0], cr[1], pki.Client("127.0.0.1"))
 		relay, err := c.Allocate()
 		if err != nil {
 			t.Fatalf("%s over TLS: %v", cr[0], err)

@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	pturn "github.com/pion/turn/v5"
 
 	"github.com/sipedge/sipedge/internal/testnet"
 	"github.com/sipedge/sipedge/internal/testpki"
@@ -70,48 +66,6 @@ func fetchCredentials(t *testing.T, client *http.Client, url, user, password str
 		t.Fatalf("%s: %v", b, err)
 	}
 	return 200, &tr
-}
-
-// allocate makes a relay on TURN at addr over network ("udp", "tcp" or
-// "tls") with pion's client and the credentials given.
-func allocate(t *testing.T, network, addr, user, password string, tc *tls.Config) error {
-	t.Helper()
-	var conn net.PacketConn
-	switch network {
-	case "udp":
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn = c
-	case "tcp", "tls":
-		var c net.Conn
-		var err error
-		if network == "tls" {
-			c, err = tls.Dial("tcp", addr, tc)
-		} else {
-			c, err = net.Dial("tcp", addr)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn = pturn.NewSTUNConn(c)
-	}
-	defer conn.Close()
-	c, err := pturn.NewClient(&pturn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn,
-		Username: user, Password: password, RTO: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relay, err := c.Allocate()
-	if err != nil {
-		return err
-	}
-	return relay.Close()
 }
 
 // TestTURNCredentialsEndpoint: alice fetches credentials over WSS with Go's
