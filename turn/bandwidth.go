@@ -154,6 +154,9 @@ type limiter struct {
 	relay net.Addr
 	// logged: the cap is logged once per allocation, not per packet.
 	logged atomic.Bool
+	// peers are the peers a UDP relay charges for (see peerSet); TCP
+	// relays do not use them.
+	peers peerSet
 }
 
 // limiter returns the cap of a new allocation, nil when there is none.
@@ -206,15 +209,14 @@ func (c *limitedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return c.relayPacketConn.WriteTo(p, addr)
 }
 
-// ReadFrom skips the packets over the cap. It counts every packet that
-// reaches the relay, from a permitted peer or not (pion looks at the
-// permissions after it), so a flood from anyone who knows the relayed
-// address takes the allocation's peer to client budget; without a cap,
-// it would take the client's link instead.
+// ReadFrom skips the packets over the cap. It charges only the packets
+// of the peers pion relays (see peerSet); the others pass uncharged, for
+// pion to drop, so that a flood from anyone who knows the relayed address
+// does not take the allocation's peer to client budget.
 func (c *limitedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
 		n, a, err := c.relayPacketConn.ReadFrom(p)
-		if err != nil || c.lim.in.allow(n) {
+		if err != nil || !c.lim.peers.charged(a) || c.lim.in.allow(n) {
 			return n, a, err
 		}
 		c.lim.hit(true, peerToClient)

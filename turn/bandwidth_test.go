@@ -510,3 +510,56 @@ func BenchmarkBucketAllow(b *testing.B) {
 		bk.allow(1000)
 	}
 }
+
+// fixedPacketConn is a PacketConn whose every ReadFrom returns a packet
+// of n bytes from from, at once.
+type fixedPacketConn struct {
+	net.PacketConn
+	n    int
+	from *net.UDPAddr
+}
+
+func (c *fixedPacketConn) ReadFrom([]byte) (int, net.Addr, error) { return c.n, c.from, nil }
+func (c *fixedPacketConn) Close() error                           { return nil }
+
+// BenchmarkRelayReadFrom is a capped UDP relay's cost per packet read,
+// from a permitted peer (charged) or a stranger (not); it allocates
+// nothing.
+func BenchmarkRelayReadFrom(b *testing.B) {
+	for _, bench := range []struct {
+		name      string
+		permitted bool
+	}{{"permitted", true}, {"stranger", false}} {
+		b.Run(bench.name, func(b *testing.B) {
+			s := &Server{log: slog.New(slog.DiscardHandler), cfg: Config{MaxBitrate: 1 << 40, now: time.Now}}
+			r := &relays{s: s}
+			lim := r.limiter("bob", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000})
+			for i := range 8 {
+				lim.peers.grant(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}).As16(), false)
+			}
+			if bench.permitted {
+				lim.peers.grant(netip.MustParseAddr("127.0.0.1").As16(), false)
+			}
+			fc := &fixedPacketConn{n: 1000, from: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}}
+			c := &limitedPacketConn{relayPacketConn: &relayPacketConn{PacketConn: fc, done: func() {}}, lim: lim}
+			buf := make([]byte, maxRelayPacket)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.ReadFrom(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPeerCharged is the cost of the peer lookup per UDP packet.
+func BenchmarkPeerCharged(b *testing.B) {
+	var p peerSet
+	p.grant(netip.MustParseAddr("127.0.0.1").As16(), false)
+	src := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.charged(src)
+	}
+}

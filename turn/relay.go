@@ -84,6 +84,10 @@ func (r *relays) AllocatePacketConn(conf pturn.AllocateListenerConfig) (net.Pack
 		a := &net.UDPAddr{IP: r.advertise, Port: int(port)}
 		rc := &relayPacketConn{PacketConn: c, done: r.open.Done}
 		if lim := r.limiter(conf.UserID, a); lim != nil {
+			// Registered before pion knows the allocation, so before any
+			// of its permissions.
+			r.s.capped.add(a, lim)
+			rc.done = func() { r.s.capped.remove(a, lim); r.open.Done() }
 			return &limitedPacketConn{relayPacketConn: rc, lim: lim}, a, nil
 		}
 		return rc, a, nil

@@ -86,7 +86,12 @@ type Config struct {
 	// and RFC 6062 TCP relays slow down. A UDP packet counts its payload
 	// and 28 bytes of IP and UDP headers, a TCP relay its payload; bursts
 	// of half a second of the rate pass (at least 1628 bytes, at most 64
-	// KiB).
+	// KiB). What is charged is what is relayed: the client's packets and
+	// data to its peers, and those of the peers with a permission or a
+	// channel (by IP address, any port) to the client; packets to the
+	// relayed address from other addresses, which are dropped, are not,
+	// so that they cannot use up the allocation's budget (an allocation
+	// with more than 64 peers at once is charged for every packet).
 	MaxBitrate int64
 	// RESTSecrets are the TURN REST shared secrets, used as written: a
 	// USERNAME "expiry:user" has the password
@@ -140,6 +145,7 @@ type Server struct {
 
 	authFailures, denied atomic.Uint64
 	bandwidth            bandwidthStats
+	capped               relayCaps
 	closeOnce            sync.Once
 	closeErr             error
 }
@@ -179,6 +185,7 @@ func New(cfg Config) (*Server, error) {
 			},
 		},
 	}
+	s.peerEvents(&sc.EventHandler)
 	perm := s.permit
 	fail := func(err error) (*Server, error) {
 		for _, c := range s.udp {
