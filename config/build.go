@@ -142,6 +142,7 @@ func (b *builder) build(source string) *Config {
 	c.ShutdownGrace = time.Duration(b.seconds("ShutdownGracePeriod", defaultShutdownGrace, 0, maxGraceSeconds)) * time.Second
 	c.MaxTransactions = b.count("MaxTransactions", defaultMaxTransactions, 100, maxMaxTransactions)
 	b.turn(c)
+	b.turnOnSamePort(c)
 	b.web(c)
 	return c
 }
@@ -543,6 +544,14 @@ func (b *builder) transport(n int, block map[string]*entry) (Listener, bool) {
 				b.bad(e, "a TLS setting on a %s transport (only TLS and WSS use it)", l.Type)
 				ok = false
 			}
+		}
+	}
+	if e := block["TurnOnSamePort"]; e != nil {
+		if l.Type != "WSS" {
+			b.bad(e, "TURN shares the port of a WSS transport only, not %s", l.Type)
+			ok = false
+		} else if v, good := b.parseBool(e); good {
+			l.TurnOnSamePort, l.samePortSet = v, true
 		}
 	}
 	if e := block["RecordRouteUri"]; e != nil && e.value != "" {

@@ -162,7 +162,12 @@ type Listener struct {
 	TLSPrivateKey         string // a path, not read here
 	TLSClientVerification Verification
 	RecordRouteURI        string // "" (use the global RecordRouteUri), "auto" (derived from the listener) or a validated sip:/sips: URI
-	Pos                   Pos    // the block's Type key, or the legacy port key
+	// TurnOnSamePort (WSS only) shares the port with TURN over TLS:
+	// Transport<N>TurnOnSamePort, else the global TurnOnSamePort.
+	TurnOnSamePort bool
+	Pos            Pos // the block's Type key, or the legacy port key
+
+	samePortSet bool // Transport<N>TurnOnSamePort was given
 }
 
 // StaticRoute is one Route<N> block: requests whose Request-URI matches

@@ -33,14 +33,14 @@ var globalKeys = [...]string{
 	"LogLevel", "LogFormat", "DataDirectory", "ShutdownGracePeriod",
 	"MaxTransactions",
 	"TurnPort", "TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
-	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations", "TurnMaxKbps",
+	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations", "TurnMaxKbps", "TurnOnSamePort",
 	"TurnRelayAddress", "TurnSecret", "TurnAllowPeers", "TurnDenyPeers",
 	"TurnCredentialLifetime", "TurnUris",
 }
 
 // transportSuffixes complete Transport<N>; routeSuffixes complete Route<N>.
 var (
-	transportSuffixes = [...]string{"Interface", "Type", "TlsDomain", "TlsCertificate", "TlsPrivateKey", "TlsClientVerification", "RecordRouteUri"}
+	transportSuffixes = [...]string{"Interface", "Type", "TlsDomain", "TlsCertificate", "TlsPrivateKey", "TlsClientVerification", "RecordRouteUri", "TurnOnSamePort"}
 	routeSuffixes     = [...]string{"Pattern", "Destination", "Methods"}
 )
 

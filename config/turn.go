@@ -137,6 +137,29 @@ func (b *builder) turn(c *Config) {
 	t.DenyPeers = b.prefixes("TurnDenyPeers")
 }
 
+// turnOnSamePort applies the global TurnOnSamePort to the WSS listeners
+// that do not say, and checks that a shared port has TURN to share with.
+func (b *builder) turnOnSamePort(c *Config) {
+	global := b.boolean("TurnOnSamePort")
+	wss := false
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		if l.Type != "WSS" {
+			continue
+		}
+		wss = true
+		if !l.samePortSet {
+			l.TurnOnSamePort = global
+		}
+		if l.TurnOnSamePort && c.Turn.Port == 0 {
+			b.badAt(l.Pos, "TURN on the same port needs TURN, but TurnPort is 0")
+		}
+	}
+	if e := b.get("TurnOnSamePort"); e != nil && global && !wss {
+		b.bad(e, "set, but there is no WSS listener (WSSPort or Transport<N>Type = WSS) to share")
+	}
+}
+
 // turnTLS reads TlsTurnPort and its certificate keys. TlsTurnPort
 // defaults to 5349 when there is a certificate to serve (TurnTls*, else
 // TLSCertificate and TLSPrivateKey), and to off otherwise.

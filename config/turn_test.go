@@ -131,3 +131,46 @@ func TestTurnErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTurnOnSamePort(t *testing.T) {
+	wss := "WSSPort = 8443\nTLSCertificate = c.pem\nTLSPrivateKey = k.pem\nIPAddress = 127.0.0.1\n"
+	samePort := func(c *Config) []bool {
+		var out []bool
+		for _, l := range c.Listeners {
+			if l.Type == "WSS" {
+				out = append(out, l.TurnOnSamePort)
+			}
+		}
+		return out
+	}
+	if got := samePort(mustParse(t, wss)); len(got) != 1 || got[0] {
+		t.Errorf("default: %v", got)
+	}
+	if got := samePort(mustParse(t, wss+"TurnOnSamePort = true\n")); len(got) != 1 || !got[0] {
+		t.Errorf("global: %v", got)
+	}
+	blocks := `Transport1Interface = 127.0.0.1:443
+Transport1Type = WSS
+Transport1TlsCertificate = c.pem
+Transport1TlsPrivateKey = k.pem
+Transport2Interface = 127.0.0.1:8443
+Transport2Type = WSS
+Transport2TlsCertificate = c.pem
+Transport2TlsPrivateKey = k.pem
+Transport2TurnOnSamePort = false
+TurnOnSamePort = true
+`
+	if got := samePort(mustParse(t, blocks)); len(got) != 2 || !got[0] || got[1] {
+		t.Errorf("per transport: %v", got)
+	}
+	for _, tt := range []struct{ text, want string }{
+		{wss + "TurnPort = 0\nTurnOnSamePort = true\n", "TURN on the same port needs TURN, but TurnPort is 0"},
+		{"TurnOnSamePort = true\n", "TurnOnSamePort: set, but there is no WSS listener"},
+		{"Transport1Interface = 127.0.0.1:5060\nTransport1Type = UDP\nTransport1TurnOnSamePort = true\n", "Transport1TurnOnSamePort: TURN shares the port of a WSS transport only, not UDP"},
+		{wss + "TurnOnSamePort = maybe\n", "TurnOnSamePort: \"maybe\" is not a boolean"},
+	} {
+		if got := errText(t, tt.text); !strings.Contains(got, tt.want) {
+			t.Errorf("%q:\n got %s\nwant %s", tt.text, got, tt.want)
+		}
+	}
+}

@@ -26,9 +26,10 @@ import (
 	"time"
 )
 
-// ALPN protocol names (RFC 7301; "stun.turn" is RFC 7443's).
+// ALPN protocol names (RFC 7301; the STUN ones are RFC 7443's).
 const (
 	ALPNTURN = "stun.turn"
+	ALPNSTUN = "stun.nat-discovery"
 	ALPNHTTP = "http/1.1"
 )
 
@@ -42,7 +43,9 @@ const (
 type Config struct {
 	// TLS serves the port: its certificate (GetCertificate, to reload it
 	// without dropping connections). Its NextProtos are replaced by
-	// http/1.1 and stun.turn; TLS 1.2 is the least accepted.
+	// stun.turn, stun.nat-discovery and http/1.1, in that order of
+	// preference (coturn's client offers http/1.1 first); TLS 1.2 is the
+	// least accepted.
 	TLS *tls.Config
 	// Timeout bounds the TLS handshake and the wait for the first byte
 	// together, and the hand-over to a consumer that does not accept
@@ -91,7 +94,7 @@ func New(ln net.Listener, cfg Config) (*Mux, error) {
 		return nil, errors.New("mux443: no certificate")
 	}
 	cfg.TLS = cfg.TLS.Clone()
-	cfg.TLS.NextProtos = []string{ALPNHTTP, ALPNTURN}
+	cfg.TLS.NextProtos = []string{ALPNTURN, ALPNSTUN, ALPNHTTP}
 	cfg.TLS.MinVersion = max(cfg.TLS.MinVersion, tls.VersionTLS12)
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -189,7 +192,7 @@ func (m *Mux) sort(raw net.Conn) {
 	var conn net.Conn = tc
 	to := m.http
 	switch tc.ConnectionState().NegotiatedProtocol {
-	case ALPNTURN:
+	case ALPNTURN, ALPNSTUN:
 		to = m.turn
 	case ALPNHTTP:
 	default:

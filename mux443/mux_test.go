@@ -38,7 +38,7 @@ func dial(t *testing.T, m *Mux, pki *testpki.Cert, alpn string, first []byte) *t
 	t.Helper()
 	cfg := pki.Client("127.0.0.1")
 	if alpn != "" {
-		cfg.NextProtos = []string{alpn}
+		cfg.NextProtos = strings.Split(alpn, ",")
 	}
 	c, err := tls.Dial("tcp", m.Addr().String(), cfg)
 	if err != nil {
@@ -101,6 +101,8 @@ func TestSort(t *testing.T) {
 		{"ALPN stun.turn", ALPNTURN, stunBinding, true},
 		{"ALPN http/1.1", ALPNHTTP, []byte("GET / HTTP/1.1\r\n"), false},
 		{"ALPN http/1.1 wins over the bytes", ALPNHTTP, stunBinding, false},
+		{"ALPN stun.nat-discovery", ALPNSTUN, stunBinding, true},
+		{"ALPN http/1.1 and stun.turn, as coturn's client", ALPNHTTP + "," + ALPNTURN, stunBinding, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dial(t, m, pki, tt.alpn, tt.first)
@@ -120,7 +122,7 @@ func TestSort(t *testing.T) {
 			}
 		})
 	}
-	if st := m.Stats(); st.HTTP != 3 || st.TURN != 3 || st.Failed != 0 {
+	if st := m.Stats(); st.HTTP != 3 || st.TURN != 5 || st.Failed != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sipedge/sipedge/flowtoken"
 	"github.com/sipedge/sipedge/locate"
 	"github.com/sipedge/sipedge/location"
+	"github.com/sipedge/sipedge/mux443"
 	"github.com/sipedge/sipedge/proxy"
 	"github.com/sipedge/sipedge/registrar"
 	"github.com/sipedge/sipedge/sip"
@@ -67,6 +68,8 @@ type Server struct {
 	db     *sqlite.DB
 	users  *users
 	turn   *turn.Server // nil when TurnPort is 0
+	// muxes are the ports WSS shares with TURN over TLS.
+	muxes []*mux443.Mux
 	// turnRealm is the TURN realm startTURN settled on (see
 	// Server.turnRealmDefault); the credentials endpoint signs users in to it.
 	turnRealm string
@@ -217,26 +220,26 @@ func (s *Server) Start() error {
 		l := &cfg.Listeners[i]
 		bound, kind, err := s.listen(l)
 		if err != nil {
-			s.tm.Close()
+			s.closeTransport()
 			return fmt.Errorf("%s: %s listener on %s: %w", l.Pos, l.Type, l.Addr, err)
 		}
 		pl, err := s.proxyListener(l, kind, bound)
 		if err != nil {
-			s.tm.Close()
+			s.closeTransport()
 			return err
 		}
 		s.bound = append(s.bound, pl)
 		s.log.Info("listening", "transport", l.Type, "addr", bound.String(), "record-route", pl.RecordRoute.String())
 	}
 	if len(s.bound) == 0 {
-		s.tm.Close()
+		s.closeTransport()
 		return errors.New("no listener configured: set UDPPort, TCPPort, TLSPort, WSPort, WSSPort or Transport<N> keys")
 	}
 
 	resolver, err := locate.New(locate.Config{Servers: s.opts.DNSServers, Logger: s.log.With("component", "locate")})
 	if err != nil {
 		if cfg.RelayForeignDomains == "all" {
-			s.tm.Close()
+			s.closeTransport()
 			return fmt.Errorf("%s: needs DNS: %w", where(cfg, "RelayForeignDomains"), err)
 		}
 		s.log.Warn("no DNS resolver: next hops given by name cannot be located, only IP addresses", "err", err)
@@ -245,7 +248,7 @@ func (s *Server) Start() error {
 	for _, sr := range cfg.StaticRoutes {
 		u, err := sip.ParseURI(sr.Destination)
 		if err != nil {
-			s.tm.Close()
+			s.closeTransport()
 			return fmt.Errorf("%s: %w", sr.Pos, err)
 		}
 		statics = append(statics, proxy.StaticRoute{Pattern: sr.Pattern, Methods: sr.Methods, Destination: u})
@@ -259,7 +262,7 @@ func (s *Server) Start() error {
 	}
 	authn, err := s.authenticator()
 	if err != nil {
-		s.tm.Close()
+		s.closeTransport()
 		return err
 	}
 	pcfg := proxy.Config{
@@ -298,7 +301,7 @@ func (s *Server) Start() error {
 	if err := s.startTURN(); err != nil {
 		layer.Close()
 		s.proxy.Close()
-		s.tm.Close()
+		s.closeTransport()
 		return err
 	}
 	s.startWeb()
@@ -339,14 +342,47 @@ func (s *Server) listen(l *config.Listener) (netip.AddrPort, transport.Kind, err
 		if err != nil {
 			return netip.AddrPort{}, 0, err
 		}
-		if l.Type == "TLS" {
+		switch {
+		case l.Type == "TLS":
 			a, err := s.tm.ListenTLS(addr, tc)
 			return a, transport.TLS, err
+		case l.TurnOnSamePort:
+			a, err := s.listenShared(l, tc)
+			return a, transport.WSS, err
 		}
 		a, err := s.tm.ListenWSS(addr, tc)
 		return a, transport.WSS, err
 	}
 	return netip.AddrPort{}, 0, fmt.Errorf("unknown transport type %q", l.Type)
+}
+
+// listenShared opens WSS listener l on a port it shares with TURN over
+// TLS (mux443): the web side is served here, the TURN side by startTURN.
+func (s *Server) listenShared(l *config.Listener, tc *tls.Config) (netip.AddrPort, error) {
+	network := "tcp6"
+	if l.Addr.Addr().Unmap().Is4() {
+		network = "tcp4"
+	}
+	ln, err := net.Listen(network, l.Addr.String())
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	mux, err := mux443.New(ln, mux443.Config{TLS: tc, Logger: s.log.With("component", "mux443")})
+	if err != nil {
+		ln.Close()
+		return netip.AddrPort{}, err
+	}
+	s.muxes = append(s.muxes, mux)
+	return s.tm.ServeWSS(mux.HTTP())
+}
+
+// closeTransport closes the transport's listeners and connections, and
+// the shared ports.
+func (s *Server) closeTransport() {
+	s.tm.Close()
+	for _, m := range s.muxes {
+		m.Close()
+	}
 }
 
 // proxyListener describes a bound listener to the proxy: our Via sent-by
@@ -517,6 +553,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// ReloadCertificates reads every TLS certificate and key again (SIGHUP):
+// the SIP TLS and WSS listeners', the ports shared with TURN, and TURN
+// over TLS. New connections get the new ones; open connections keep
+// theirs. A pair that cannot be read leaves the one in use, and the error
+// names it.
+func (s *Server) ReloadCertificates() error {
+	var errs []error
+	for _, c := range s.certs {
+		if err := c.Reload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Close stops everything at once.
 func (s *Server) Close() {
 	s.closing.Do(func() {
@@ -529,7 +580,7 @@ func (s *Server) Close() {
 			}
 		}
 		if s.tm != nil {
-			s.tm.Close()
+			s.closeTransport()
 		}
 		if s.proxy != nil {
 			s.proxy.Close()

@@ -49,6 +49,7 @@ func (s *Server) startTURN() error {
 		ListenUDP:             listen,
 		ListenTCP:             listen,
 		ListenTLS:             listenTLS,
+		Shared:                s.sharedTURN(),
 		TLS:                   tc,
 		RelayAddress:          t.RelayAddress,
 		RelayBind:             relayBind,
@@ -156,6 +157,15 @@ func (s *Server) turnRealmDefault() string {
 		return h
 	}
 	return "sipedge"
+}
+
+// sharedTURN are the TURN sides of the ports WSS shares with TURN.
+func (s *Server) sharedTURN() []net.Listener {
+	var out []net.Listener
+	for _, m := range s.muxes {
+		out = append(out, m.TURN())
+	}
+	return out
 }
 
 // ownAddrs are sipedge's own addresses, which relays must not reach: the

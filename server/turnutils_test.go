@@ -100,26 +100,34 @@ func TestTurnutilsUclient(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			port := p
 			if slices.Contains(tt.args, "-S") {
 				port = tp
 			}
-			args := append(append([]string{"-n", "10", "-p", port}, tt.args...), "127.0.0.1")
-			out, _ := exec.CommandContext(ctx, uclient, args...).CombinedOutput()
-			text := string(out)
-			m := uclientTotals.FindAllStringSubmatch(text, -1)
-			relayed := len(m) > 0 && m[len(m)-1][1] != "0" && m[len(m)-1][1] == m[len(m)-1][2] &&
-				strings.Contains(text, "Total lost packets 0 (")
+			relayed, text := runUclient(t, uclient, append(append([]string{"-n", "10", "-p", port}, tt.args...), "127.0.0.1"))
 			if relayed != tt.ok {
-				t.Errorf("turnutils_uclient %s: relayed %v, want %v\n%s", strings.Join(args, " "), relayed, tt.ok, tail(text, 2000))
+				t.Errorf("relayed %v, want %v\n%s", relayed, tt.ok, tail(text, 2000))
 			}
 			if !tt.ok && !strings.Contains(text, "Cannot complete Allocation") {
 				t.Errorf("no refused allocation in:\n%s", tail(text, 2000))
 			}
 		})
 	}
+}
+
+// runUclient runs turnutils_uclient with args (at most 30 s) and reports
+// whether every packet it sent came back through the relays, with what
+// it printed (its command line first).
+func runUclient(t *testing.T, uclient string, args []string) (bool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, uclient, args...).CombinedOutput()
+	text := "turnutils_uclient " + strings.Join(args, " ") + "\n" + string(out)
+	m := uclientTotals.FindAllStringSubmatch(text, -1)
+	relayed := len(m) > 0 && m[len(m)-1][1] != "0" && m[len(m)-1][1] == m[len(m)-1][2] &&
+		strings.Contains(text, "Total lost packets 0 (")
+	return relayed, text
 }
 
 func tail(s string, n int) string {

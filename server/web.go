@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -90,17 +91,18 @@ func (s *Server) startWeb() {
 	cfg := s.cfg
 	realm := s.turnRealm
 	tc := web.TURNConfig{
-		Realm:    realm,
-		RealmOf:  s.realmOf,
-		Users:    s.users,
-		Secret:   s.restSecrets()[0],
-		Lifetime: cfg.Web.TurnCredentialLifetime,
-		URIs:     cfg.Web.TurnURIs,
-		UDPPort:  cfg.Turn.Port,
-		TCPPort:  cfg.Turn.Port,
-		TLSPort:  cfg.Turn.TLSPort,
-		Origins:  s.opts.Transport.WSOrigins,
-		Logger:   s.log.With("component", "web"),
+		Realm:       realm,
+		RealmOf:     s.realmOf,
+		Users:       s.users,
+		Secret:      s.restSecrets()[0],
+		Lifetime:    cfg.Web.TurnCredentialLifetime,
+		URIs:        cfg.Web.TurnURIs,
+		UDPPort:     cfg.Turn.Port,
+		TCPPort:     cfg.Turn.Port,
+		TLSPort:     cfg.Turn.TLSPort,
+		SharedPorts: s.sharedPorts(),
+		Origins:     s.opts.Transport.WSOrigins,
+		Logger:      s.log.With("component", "web"),
 	}
 	if s.tm != nil {
 		tc.ClientAddr = s.tm.ClientAddr
@@ -130,6 +132,17 @@ func (s *Server) startWeb() {
 		keyFrom = filepath.Join(cfg.DataDirectory, RESTKeyFile)
 	}
 	s.log.Info("TURN credentials endpoint", "urls", urls, "realm", realm, "lifetime", cfg.Web.TurnCredentialLifetime, "key", keyFrom)
+}
+
+// sharedPorts are the ports WSS shares with TURN over TLS.
+func (s *Server) sharedPorts() []uint16 {
+	var out []uint16
+	for _, m := range s.muxes {
+		if ap, err := netip.ParseAddrPort(m.Addr().String()); err == nil {
+			out = append(out, ap.Port())
+		}
+	}
+	return out
 }
 
 // serveError makes every request that is not a WebSocket upgrade get 503

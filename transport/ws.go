@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -287,19 +288,33 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
 	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	return m.serveHTTP(ln, kind, cfg)
+}
+
+// ServeWSS serves SIP over secure WebSocket (and Config.HTTP) on ln,
+// whose connections are TLS already: the HTTP side of a port shared with
+// TURN (package mux443). A connection that is not a *tls.Conn but has a
+// ConnectionState method gives its requests that TLS state. Closing the
+// Manager closes ln.
+func (m *Manager) ServeWSS(ln net.Listener) (netip.AddrPort, error) {
+	return m.serveHTTP(ln, WSS, nil)
+}
+
+func (m *Manager) serveHTTP(ln net.Listener, kind Kind, cfg *tls.Config) (netip.AddrPort, error) {
 	local := addrPortOf(ln.Addr())
 	srv := &http.Server{
-		Handler:           m.httpHandler(kind),
+		Handler:           withTLSState(m.httpHandler(kind)),
 		ReadHeaderTimeout: m.cfg.HandshakeTimeout,
 		IdleTimeout:       m.cfg.HandshakeTimeout,
 		// net/http's own complaints (a TLS handshake a port scan broke off)
 		// go to our logger at debug level, not to the standard logger,
 		// which would bypass LogLevel and LogFormat.
-		ErrorLog: slog.NewLogLogger(m.cfg.Logger.Handler(), slog.LevelDebug),
-	}
-	if cfg != nil {
-		srv.TLSConfig = cfg
-		ln = tls.NewListener(ln, cfg)
+		ErrorLog:    slog.NewLogLogger(m.cfg.Logger.Handler(), slog.LevelDebug),
+		TLSConfig:   cfg,
+		ConnContext: tlsStateContext,
 	}
 	if err := m.adopt(ln, func() { m.https = append(m.https, srv) }); err != nil {
 		return netip.AddrPort{}, err
@@ -311,6 +326,39 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 		}
 	}()
 	return local, nil
+}
+
+// tlsStateKey keys a connection's TLS state in its requests' context.
+type tlsStateKey struct{}
+
+// tlsStateContext is the http.Server's ConnContext: net/http fills
+// Request.TLS only for a *tls.Conn, so the state of another TLS
+// connection (one sorted by mux443, which read its first byte) is kept
+// for withTLSState.
+func tlsStateContext(ctx context.Context, c net.Conn) context.Context {
+	if _, ok := c.(*tls.Conn); ok {
+		return ctx
+	}
+	if s, ok := c.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		st := s.ConnectionState()
+		return context.WithValue(ctx, tlsStateKey{}, &st)
+	}
+	return ctx
+}
+
+// withTLSState gives Request.TLS the state tlsStateContext kept, so that
+// handlers know the request came over TLS.
+func withTLSState(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
+				r2 := *r
+				r2.TLS = st
+				r = &r2
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // wsLoop reads frames until the peer closes, goes idle, or breaks RFC

@@ -150,6 +150,31 @@ func (f relayFamilies) AllocateConn(conf pturn.AllocateConnConfig) (net.Conn, er
 	return r.AllocateConn(conf)
 }
 
+// sameFamily picks, among addrs, the relay address of a wildcard listener
+// (u, unspecified): the first of u's family that is not loopback, else the
+// first of that family, else u's loopback address.
+func sameFamily(u netip.Addr, addrs []netip.Addr) netip.Addr {
+	var first netip.Addr
+	for _, b := range addrs {
+		if b.Is4() != u.Is4() {
+			continue
+		}
+		if !b.IsLoopback() {
+			return b
+		}
+		if !first.IsValid() {
+			first = b
+		}
+	}
+	if first.IsValid() {
+		return first
+	}
+	if u.Is4() {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	return netip.IPv6Loopback()
+}
+
 // otherFamily picks, among addrs, the relay address for allocations of the
 // other family than a's: one of the same kind (loopback for loopback,
 // private for private, global for global) if there is one, else any.
@@ -216,6 +241,9 @@ func (s *Server) relayGenerators(addrs []netip.Addr) func(net.Addr) pturn.RelayA
 	return func(local net.Addr) pturn.RelayAddressGenerator {
 		ap, _ := netip.ParseAddrPort(local.String())
 		a := ap.Addr().Unmap()
+		if a.IsUnspecified() { // a shared listener (Config.Shared)
+			a = sameFamily(a, addrs)
+		}
 		var f relayFamilies
 		mine, other := &f.v6, &f.v4
 		if a.Is4() {

@@ -44,6 +44,11 @@ type Config struct {
 	// needs TLS: its certificate (or GetCertificate, to reload it). TLS
 	// connections have the TCP ones' bounds and idle timeout.
 	ListenTLS []string
+	// Shared are listeners whose connections are TLS already: the TURN
+	// side of a port shared with HTTPS (package mux443). They count as
+	// TLS listeners (TLSAddrs); one on a wildcard address relays on the
+	// listeners' first address of its family that is not loopback.
+	Shared []net.Listener
 	// TLS serves the ListenTLS listeners; TLS 1.2 is the least accepted
 	// whatever it says.
 	TLS *tls.Config
@@ -247,6 +252,12 @@ func New(cfg Config) (*Server, error) {
 			})
 		}
 	}
+	for _, l := range cfg.Shared {
+		s.tls = append(s.tls, l)
+		sc.ListenerConfigs = append(sc.ListenerConfigs, pturn.ListenerConfig{
+			Listener: &tcpListener{Listener: l, s: s}, RelayAddressGenerator: generator(l.Addr()), PermissionHandler: perm,
+		})
+	}
 	p, err := pturn.NewServer(sc)
 	if err != nil {
 		return fail(fmt.Errorf("turn: %w", err))
@@ -262,7 +273,7 @@ func check(c *Config) error {
 	if c.Realm == "" {
 		bad("no realm")
 	}
-	if len(c.ListenUDP)+len(c.ListenTCP)+len(c.ListenTLS) == 0 {
+	if len(c.ListenUDP)+len(c.ListenTCP)+len(c.ListenTLS)+len(c.Shared) == 0 {
 		bad("no listener")
 	}
 	if len(c.ListenTLS) > 0 {

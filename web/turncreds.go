@@ -61,6 +61,11 @@ type TURNConfig struct {
 	// from the Host: turn:...?transport=udp, turn:...?transport=tcp and
 	// turns:...?transport=tcp; 0 leaves one out.
 	UDPPort, TCPPort, TLSPort uint16
+	// SharedPorts are the ports where TURN over TLS shares the port with
+	// this server (TurnOnSamePort): a request that came in on one of them
+	// gets that port in its turns: URI, since the client reached it
+	// there, rather than TLSPort.
+	SharedPorts []uint16
 	// Origins, when not empty, are the Origin values a cross-origin
 	// request may carry (the WebSockets' list); another gets 403. A
 	// same-origin request and one without Origin always pass.
@@ -309,9 +314,20 @@ func (h *TURNCredentials) credentials(r *http.Request, user string) (*TURNRespon
 		if err != nil {
 			return nil, err
 		}
-		uris = URIsFor(host, h.cfg.UDPPort, h.cfg.TCPPort, h.cfg.TLSPort)
+		uris = URIsFor(host, h.cfg.UDPPort, h.cfg.TCPPort, h.tlsPort(r))
 	}
 	return MakeTURNResponse(h.cfg.Secret, user, h.cfg.Now(), h.cfg.Lifetime, uris), nil
+}
+
+// tlsPort is the port of the turns: URI for r: the one r came in on when
+// TURN shares it, else TLSPort.
+func (h *TURNCredentials) tlsPort(r *http.Request) uint16 {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && len(h.cfg.SharedPorts) > 0 {
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil && slices.Contains(h.cfg.SharedPorts, ap.Port()) {
+			return ap.Port()
+		}
+	}
+	return h.cfg.TLSPort
 }
 
 // MakeTURNResponse returns the credentials of user under secret, made at

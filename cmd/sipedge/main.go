@@ -187,7 +187,23 @@ func serve(cfg *config.Config, stderr io.Writer) int {
 			"(sipedge sample-config > sipedge.config), set IPAddress or Transport<N>Interface and Domains, " +
 			"and run sipedge serve -c sipedge.config")
 	}
-	<-ctx.Done()
+	// SIGHUP reloads the certificates (after a renewal) without dropping
+	// a connection.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case <-hup:
+			if err := srv.ReloadCertificates(); err != nil {
+				log.Error("SIGHUP: certificates not reloaded; the ones in use stay", "err", err)
+			} else {
+				log.Info("SIGHUP: certificates reloaded")
+			}
+		}
+	}
 	stop()
 	log.Info("stopping: no new calls; waiting for live transactions", "grace", cfg.ShutdownGrace)
 	if err := srv.Shutdown(context.Background()); err != nil {

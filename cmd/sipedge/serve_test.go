@@ -136,6 +136,22 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
+// hangUp sends SIGHUP and waits for the line saying the certificates were
+// reloaded.
+func (p *process) hangUp(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.logText(), "SIGHUP: certificates reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatal(`no "certificates reloaded" line after SIGHUP`)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // listening returns the address of the "listening" line for transport typ.
 func (p *process) listening(t *testing.T, typ string) string {
 	t.Helper()
@@ -245,6 +261,12 @@ func TestServeQuickStart(t *testing.T) {
 				t.Fatal("TURN, on by default, did not start")
 			}
 			tc := &tls.Config{RootCAs: pool, ServerName: "sip-ws-server.example.org"}
+			register(t, "wss", fmt.Sprintf("wss://127.0.0.1:%d/", wss), cmp.Or(domains, "127.0.0.1"), tc)
+			// A renewed certificate in the same files, and SIGHUP.
+			renewed := testpki.New(t, "sip-ws-server.example.org")
+			renewed.Write(t, dir)
+			p.hangUp(t)
+			tc = &tls.Config{RootCAs: renewed.Pool, ServerName: "sip-ws-server.example.org"}
 			register(t, "wss", fmt.Sprintf("wss://127.0.0.1:%d/", wss), cmp.Or(domains, "127.0.0.1"), tc)
 			p.stop(t)
 		})
