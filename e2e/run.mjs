@@ -322,6 +322,8 @@ async function setup() {
     `TurnSecret = ${env.turnSecret}`,
     // TURN over TLS with the WSS certificate (TLSCertificate/TLSPrivateKey).
     `TlsTurnPort = ${env.tlsTurnPort}`,
+    // ...and on the WSS port itself (mux443), as on 443.
+    'TurnOnSamePort = true',
     'TurnAllowPeers = 127.0.0.0/8, 127.0.0.1/32',
   ], turnUsers);
   const digest = await startSipedge('sipedge-digest', [], digestUsers);
@@ -675,15 +677,16 @@ async function reinviteCall(a, b) {
 
 // turnConfig is an RTCConfiguration that lets the browser use only relay
 // candidates of sipedge's TURN server (transport 'udp' or 'tcp' between
-// browser and server, or 'tls': turns: on TlsTurnPort, to host), with TURN
-// REST credentials for user: user name 'expiry:user', password
-// base64(HMAC-SHA1(secret, user name)).
+// browser and server, 'tls': turns: on TlsTurnPort, or 'same-port': turns:
+// on the WSS port, to host), with TURN REST credentials for user: user
+// name 'expiry:user', password base64(HMAC-SHA1(secret, user name)).
 function turnConfig(user, transport, host = '127.0.0.1') {
   const username = `${Math.floor(Date.now() / 1000) + 600}:${user}`;
   const credential = createHmac('sha1', env.turnSecret).update(username).digest('base64');
-  const urls = transport === 'tls'
-    ? `turns:${host}:${env.tlsTurnPort}?transport=tcp`
-    : `turn:${host}:${env.turnPort}?transport=${transport}`;
+  const urls = {
+    tls: `turns:${host}:${env.tlsTurnPort}?transport=tcp`,
+    'same-port': `turns:${host}:${env.ports.wss}?transport=tcp`,
+  }[transport] || `turn:${host}:${env.turnPort}?transport=${transport}`;
   return {
     iceServers: [{ urls, username, credential }],
     iceTransportPolicy: 'relay',
@@ -974,6 +977,16 @@ const scenarios = [
       // so turns:127.0.0.1 does and no hostname is needed.
       const a = ph(new Phone('A', 'jssip', 'alice16', 'ws', { pcConfig: turnConfig('alice16', 'tls') }));
       const b = ph(new Phone('B', 'jssip', 'bob16', 'ws', { pcConfig: turnConfig('bob16', 'tls') }));
+      await turnCall(a, b, 'tls');
+    },
+  },
+  {
+    name: 'turn-same-port',
+    title: "JsSIP <-> JsSIP over WSS with relay-only ICE through TURN over TLS on that same WSS port (TurnOnSamePort: wss://127.0.0.1:P and turns:127.0.0.1:P), relayProtocol tls",
+    expect: 'pass',
+    async run(ph) {
+      const a = ph(new Phone('A', 'jssip', 'alice17', 'wss', { pcConfig: turnConfig('alice17', 'same-port') }));
+      const b = ph(new Phone('B', 'jssip', 'bob17', 'wss', { pcConfig: turnConfig('bob17', 'same-port') }));
       await turnCall(a, b, 'tls');
     },
   },
