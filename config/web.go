@@ -9,6 +9,7 @@ import (
 
 // The keys of the TURN credentials endpoint, and their bounds.
 const (
+	webPhoneKey                = "WebPhone"
 	turnLifetimeKey            = "TurnCredentialLifetime"
 	turnURIsKey                = "TurnUris"
 	defaultCredentialLifetime  = 86400         // seconds: one day, as coturn's REST examples
@@ -20,9 +21,11 @@ const (
 )
 
 // Web is the configuration of the HTTP endpoints the WS and WSS listeners
-// serve besides WebSockets: the TURN credentials endpoint, on while TURN
-// is.
+// serve besides WebSockets: the web phone, and the TURN credentials
+// endpoint, on while TURN is.
 type Web struct {
+	// Phone is WebPhone: serve the embedded web phone at / (default true).
+	Phone bool
 	// TurnCredentialLifetime is how long the REST credentials the endpoint
 	// hands out stay good (TurnCredentialLifetime, default one day: an
 	// allocation is refreshed with the credentials it was made with).
@@ -36,6 +39,12 @@ type Web struct {
 // whether they mean anything.
 func (b *builder) web(c *Config) {
 	w := &c.Web
+	w.Phone = true
+	if e := b.get(webPhoneKey); e != nil && !b.empty(e, "true") {
+		if v, ok := b.parseBool(e); ok {
+			w.Phone = v
+		}
+	}
 	w.TurnCredentialLifetime = defaultCredentialLifetime * time.Second
 	if c.Turn.Port == 0 {
 		for _, k := range [...]string{turnLifetimeKey, turnURIsKey} {

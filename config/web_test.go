@@ -12,7 +12,7 @@ const turnOn = "TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\n"
 func TestWebDefaults(t *testing.T) {
 	for _, text := range []string{"", "TurnPort = 0", turnOn} {
 		c := mustParse(t, text)
-		if c.Web.TurnCredentialLifetime != 24*time.Hour || c.Web.TurnURIs != nil {
+		if c.Web.TurnCredentialLifetime != 24*time.Hour || c.Web.TurnURIs != nil || !c.Web.Phone {
 			t.Errorf("%q: %+v", text, c.Web)
 		}
 	}
@@ -29,6 +29,15 @@ func TestWebKeys(t *testing.T) {
 	}
 }
 
+// TestWebPhone: WebPhone is on unless set false, with TURN on or off.
+func TestWebPhone(t *testing.T) {
+	for text, want := range map[string]bool{"WebPhone = false": false, "WebPhone = off\n" + turnOn: false, "WebPhone = true\nTurnPort = 0": true, "WebPhone = 1": true} {
+		if got := mustParse(t, text).Web.Phone; got != want {
+			t.Errorf("%q: Phone %v, want %v", text, got, want)
+		}
+	}
+}
+
 func TestWebErrors(t *testing.T) {
 	for _, tt := range []struct{ text, want string }{
 		{"TurnPort = 0\nTurnCredentialLifetime = 3600", "t.config:2: TurnCredentialLifetime: set, but TurnPort is 0 (TURN is off)"},
@@ -37,6 +46,8 @@ func TestWebErrors(t *testing.T) {
 		{turnOn + "TurnCredentialLifetime = 604801", "from 60 to 604800"},
 		{turnOn + "TurnCredentialLifetime =", "empty value: remove the line to take the default (86400)"},
 		{turnOn + "TurnUris =", "TurnUris: empty value"},
+		{"WebPhone =", "WebPhone: empty value: remove the line to take the default (true)"},
+		{"WebPhone = maybe", `WebPhone: "maybe" is not a boolean`},
 		{turnOn + "TurnUris = stun:a.example", `"stun:a.example" is not a TURN URI`},
 		{turnOn + "TurnUris = turn:", `"turn:" is not a TURN URI`},
 		{turnOn + "TurnUris = turn:a_b.example", "is not a TURN URI"},

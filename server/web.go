@@ -20,7 +20,8 @@ import (
 const RESTKeyFile = "turn-rest.key"
 
 // webState is the HTTP side of the WS and WSS listeners: the handler, set
-// once TURN runs, and the REST secret the endpoint signs with.
+// by startWeb (once TURN runs, when it is on), and the REST secret the
+// endpoint signs with.
 type webState struct {
 	handler atomic.Pointer[http.Handler]
 	// secret is the REST secret read from RESTKeyFile (see RESTSecret);
@@ -29,15 +30,16 @@ type webState struct {
 }
 
 // webHandler returns what the WS and WSS listeners answer requests that
-// are not WebSocket upgrades with, nil when TURN is off (they then answer
-// as they always did). It reads or creates the REST key now, so that
-// startTURN can accept what the endpoint signs; the endpoint itself comes
+// are not WebSocket upgrades with: the web phone (WebPhone) and, while
+// TURN is on, the TURN credentials endpoint; nil when neither is on (they
+// then answer as they always did). It reads or creates the REST key now,
+// so that startTURN can accept what the endpoint signs; the handlers come
 // with startWeb, once TURN runs, and until then the answer is 503.
 func (s *Server) webHandler() (http.Handler, error) {
-	if s.cfg.Turn.Port == 0 {
+	if s.cfg.Turn.Port == 0 && !s.cfg.Web.Phone {
 		return nil, nil
 	}
-	if len(s.cfg.Turn.Secrets) == 0 {
+	if s.cfg.Turn.Port != 0 && len(s.cfg.Turn.Secrets) == 0 {
 		secret, err := RESTSecret(s.cfg)
 		if err != nil {
 			return nil, err
@@ -80,12 +82,16 @@ func (s *Server) restSecrets() [][]byte {
 	return s.cfg.Turn.Secrets
 }
 
-// startWeb builds the TURN credentials endpoint once TURN runs; nothing
-// when TURN is off. It cannot fail for a configuration that passed
-// webHandler and startTURN; should it, the endpoint answers 503 and the
-// log says why, while SIP and TURN go on.
+// startWeb builds the web phone (WebPhone) and, once TURN runs, the TURN
+// credentials endpoint; nothing when neither is on. It cannot fail for a
+// configuration that passed webHandler and startTURN; should it, the
+// endpoint answers 503 and the log says why, while SIP, TURN and the
+// phone go on.
 func (s *Server) startWeb() {
 	if s.turn == nil {
+		if s.cfg.Web.Phone {
+			s.serveWeb(nil, "")
+		}
 		return
 	}
 	cfg := s.cfg
@@ -108,16 +114,14 @@ func (s *Server) startWeb() {
 		tc.ClientAddr = s.tm.ClientAddr
 	}
 	creds, err := web.NewTURNCredentials(tc)
-	var h http.Handler
-	if err == nil {
-		h, err = web.New(web.Config{TURN: creds})
-	}
 	if err != nil {
 		s.log.Error("TURN credentials endpoint off", "err", err)
-		s.serveError("TURN credentials endpoint off: see the server's log")
+		s.serveWeb(nil, "TURN credentials endpoint off: see the server's log")
 		return
 	}
-	s.web.handler.Store(&h)
+	if !s.serveWeb(creds, "") {
+		return
+	}
 	var urls []string
 	for _, l := range s.bound {
 		switch l.Kind {
@@ -145,13 +149,49 @@ func (s *Server) sharedPorts() []uint16 {
 	return out
 }
 
-// serveError makes every request that is not a WebSocket upgrade get 503
-// with msg, instead of "starting", when the endpoint cannot run.
-func (s *Server) serveError(msg string) {
-	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+// serveWeb installs the handler of the web phone (when WebPhone is on) and
+// of creds (nil: none); turnErr, when set, is the 503 answer of the TURN
+// credentials endpoint, which could not start. When the handler cannot be
+// built, every request that is not a WebSocket upgrade gets 503 instead
+// of "starting", and serveWeb reports false.
+func (s *Server) serveWeb(creds *web.TURNCredentials, turnErr string) bool {
+	h, err := web.New(web.Config{TURN: creds, Phone: s.cfg.Web.Phone})
+	if turnErr != "" && err == nil {
+		mux := http.NewServeMux()
+		mux.Handle(web.TURNCredentialsPath, errorHandler(turnErr))
+		mux.Handle("/", h)
+		h = mux
+	}
+	if err != nil {
+		if s.cfg.Web.Phone {
+			s.log.Error("web phone off", "err", err)
+		}
+		if turnErr == "" {
+			turnErr = "web pages off: see the server's log"
+		}
+		h = errorHandler(turnErr)
+	}
+	s.web.handler.Store(&h)
+	if err == nil && s.cfg.Web.Phone {
+		var urls []string
+		for _, l := range s.bound {
+			switch l.Kind {
+			case transport.WS:
+				urls = append(urls, "http://"+l.Addr.String()+web.PhonePath)
+			case transport.WSS:
+				urls = append(urls, "https://"+l.Addr.String()+web.PhonePath)
+			}
+		}
+		s.log.Info("web phone", "urls", urls)
+	}
+	return err == nil
+}
+
+// errorHandler answers every request with 503 and msg.
+func errorHandler(msg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, msg, http.StatusServiceUnavailable)
 	})
-	s.web.handler.Store(&h)
 }
 
 // realmOf is the realm of the users of domain, if it is one of ours.

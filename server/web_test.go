@@ -184,10 +184,10 @@ func TestTURNCredentialsConfigured(t *testing.T) {
 	}
 }
 
-// TestNoEndpointWithoutTURN: with TURN off the WS listeners answer plain
-// HTTP as before (400: not a WebSocket).
+// TestNoEndpointWithoutTURN: with TURN and the web phone off the WS
+// listeners answer plain HTTP as before (400: not a WebSocket).
 func TestNoEndpointWithoutTURN(t *testing.T) {
-	s, _ := startAuthServer(t, map[string]string{"alice": "alice-pw"}, "Domains = example.com\nTurnPort = 0\n")
+	s, _ := startAuthServer(t, map[string]string{"alice": "alice-pw"}, "Domains = example.com\nTurnPort = 0\nWebPhone = false\n")
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
 	req, _ := http.NewRequest("GET", "http://"+addr(t, s, transport.WS).String()+"/turn-credentials", nil)
@@ -205,8 +205,8 @@ func TestNoEndpointWithoutTURN(t *testing.T) {
 // TestWebServeError: an endpoint that cannot run says why, with 503, and
 // WebSockets are not concerned.
 func TestWebServeError(t *testing.T) {
-	s, _, _, _, _ := startWebServer(t, "")
-	s.serveError("TURN credentials endpoint off: test")
+	s, _, _, _, _ := startWebServer(t, "WebPhone = false\n")
+	s.serveWeb(nil, "TURN credentials endpoint off: test")
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
 	resp, err := c.Get("http://" + addr(t, s, transport.WS).String() + "/turn-credentials")

@@ -1,8 +1,8 @@
 // Package web holds sipedge's HTTP handlers: what the WS and WSS listeners
-// answer to requests that are not WebSocket upgrades. For now that is the
-// TURN credentials endpoint (TURNCredentialsPath); the server wires it in
-// through transport.Config.HTTP, so that transport imports nothing above
-// it.
+// answer to requests that are not WebSocket upgrades: the embedded web
+// phone (PhonePath) and the TURN credentials endpoint
+// (TURNCredentialsPath). The server wires them in through
+// transport.Config.HTTP, so that transport imports nothing above it.
 package web
 
 import (
@@ -14,15 +14,28 @@ import (
 type Config struct {
 	// TURN serves TURNCredentialsPath.
 	TURN *TURNCredentials
+	// Phone serves the web phone (NewPhone) at PhonePath and its files.
+	Phone bool
 }
 
 // New returns the handler that routes requests to the handlers cfg names;
 // every other path gets 404.
 func New(cfg Config) (http.Handler, error) {
-	if cfg.TURN == nil {
+	if cfg.TURN == nil && !cfg.Phone {
 		return nil, errors.New("web: no handler to serve")
 	}
 	mux := http.NewServeMux()
-	mux.Handle(TURNCredentialsPath, cfg.TURN)
+	if cfg.TURN != nil {
+		mux.Handle(TURNCredentialsPath, cfg.TURN)
+	}
+	if cfg.Phone {
+		phone, err := NewPhone()
+		if err != nil {
+			return nil, err
+		}
+		// PhonePath is "/": the phone handler answers 404 itself for the
+		// paths that are none of its files.
+		mux.Handle(PhonePath, phone)
+	}
 	return mux, nil
 }

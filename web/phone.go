@@ -1,0 +1,121 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"time"
+)
+
+// assets are the built pages: webphone/build.mjs writes them from
+// webphone/src (`make webphone`), and they are committed, so that
+// `go build` needs no node; TestAssetsUpToDate checks that they are what
+// the source builds.
+//
+//go:embed assets
+var assets embed.FS
+
+// PhonePath is where the web phone is served.
+const PhonePath = "/"
+
+// phoneFiles are the web phone's URL paths and the files of assets they
+// serve; every other path is 404.
+var phoneFiles = map[string]string{
+	"/":                         "index.html",
+	"/index.html":               "index.html",
+	"/phone.js":                 "phone.js",
+	"/phone.css":                "phone.css",
+	"/third-party-licenses.txt": "third-party-licenses.txt",
+}
+
+// PageCSP is the Content-Security-Policy of the pages: their own scripts
+// and styles only, WebSockets to the page's own origin ('self' covers ws:
+// and wss: of the same host and port), media from the page's streams, and
+// no framing (no clickjacking of the Answer button).
+const PageCSP = "default-src 'self'; connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; " +
+	"style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// contentTypes are the types of the files of assets, fixed here rather
+// than taken from the system's MIME tables, which differ between hosts.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".txt":  "text/plain; charset=utf-8",
+}
+
+// asset is one file of assets, read once.
+type asset struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+// pageHandler serves a fixed set of files of assets.
+type pageHandler struct {
+	files map[string]asset // by URL path
+}
+
+// NewPhone returns the handler of the web phone: the page at PhonePath
+// and its script, style and licenses, GET and HEAD only, with PageCSP and
+// the other headers of pageHeaders.
+func NewPhone() (http.Handler, error) {
+	return newPages(phoneFiles)
+}
+
+// newPages reads the files of assets that paths (URL path -> file name)
+// name, so that a missing one fails at start rather than as a 404.
+func newPages(paths map[string]string) (*pageHandler, error) {
+	h := &pageHandler{files: make(map[string]asset, len(paths))}
+	for p, name := range paths {
+		b, err := fs.ReadFile(assets, path.Join("assets", name))
+		if err != nil {
+			return nil, fmt.Errorf("web: page %s: %w", p, err)
+		}
+		sum := sha256.Sum256(b)
+		ctype, ok := contentTypes[path.Ext(name)]
+		if !ok {
+			return nil, fmt.Errorf("web: page %s: no content type for %s", p, name)
+		}
+		h.files[p] = asset{body: b, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}
+	}
+	return h, nil
+}
+
+// pageHeaders sets the security headers of every answer of the pages,
+// errors included.
+func pageHeaders(hd http.Header) {
+	hd.Set("Content-Security-Policy", PageCSP)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+// ServeHTTP answers GET and HEAD of the known paths; 404 for others, 405
+// for other methods. The files carry no version in their names, so the
+// browser revalidates each time (no-cache) and gets 304 while the ETag
+// (a hash of the content) holds.
+func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	pageHeaders(hd)
+	a, ok := h.files[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hd.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	hd.Set("Content-Type", a.ctype)
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("ETag", a.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// servePhone answers one request of the web phone as web.New routes it.
+func servePhone(t *testing.T, method, path string, hdr map[string]string) *http.Response {
+	t.Helper()
+	h, err := New(Config{Phone: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Result()
+}
+
+func TestPhoneRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		ctype, body  string
+	}{
+		{"GET", "/", 200, "text/html; charset=utf-8", `<script src="phone.js"></script>`},
+		{"GET", "/index.html", 200, "text/html; charset=utf-8", "sipedge phone"},
+		{"GET", "/phone.js", 200, "text/javascript; charset=utf-8", "sipedgePhone"},
+		{"GET", "/phone.css", 200, "text/css; charset=utf-8", "#status"},
+		{"GET", "/third-party-licenses.txt", 200, "text/plain; charset=utf-8", "==== jssip 3.13.8 (MIT) ===="},
+		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
+		{"GET", "/nothing", 404, "", ""},
+		{"GET", "/assets/phone.js", 404, "", ""},
+		{"GET", "/phone.js/", 404, "", ""},
+		// No TURN configured: the endpoint is not there (the phone then
+		// calls without TURN).
+		{"GET", TURNCredentialsPath, 404, "", ""},
+		{"POST", "/", 405, "", ""},
+		{"PUT", "/phone.js", 405, "", ""},
+		{"OPTIONS", "/", 405, "", ""},
+	} {
+		resp := servePhone(t, tc.method, tc.path, nil)
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.code)
+			continue
+		}
+		if tc.code == 405 && resp.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s %s: Allow %q", tc.method, tc.path, resp.Header.Get("Allow"))
+		}
+		if tc.code != 200 {
+			continue
+		}
+		if got := resp.Header.Get("Content-Type"); got != tc.ctype {
+			t.Errorf("%s %s: Content-Type %q, want %q", tc.method, tc.path, got, tc.ctype)
+		}
+		if !strings.Contains(string(b), tc.body) {
+			t.Errorf("%s %s: body lacks %q", tc.method, tc.path, tc.body)
+		}
+		if tc.method == "HEAD" && (len(b) != 0 || resp.Header.Get("Content-Length") == "" || resp.Header.Get("Content-Length") == "0") {
+			t.Errorf("HEAD %s: %d bytes of body, Content-Length %q", tc.path, len(b), resp.Header.Get("Content-Length"))
+		}
+		if resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("ETag") == "" {
+			t.Errorf("%s %s: Cache-Control %q ETag %q", tc.method, tc.path, resp.Header.Get("Cache-Control"), resp.Header.Get("ETag"))
+		}
+	}
+}
+
+// TestPhoneHeaders: every answer of the pages, 404 and 405 too, carries
+// the security headers.
+func TestPhoneHeaders(t *testing.T) {
+	for _, p := range []string{"/", "/phone.js", "/nothing"} {
+		for _, m := range []string{"GET", "DELETE"} {
+			resp := servePhone(t, m, p, nil)
+			hd := resp.Header
+			csp := hd.Get("Content-Security-Policy")
+			for _, d := range []string{"default-src 'self'", "connect-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "media-src 'self' blob:", "img-src 'self' data:"} {
+				if !strings.Contains(csp, d) {
+					t.Errorf("%s %s: CSP %q lacks %q", m, p, csp, d)
+				}
+			}
+			if strings.Contains(csp, "unsafe") {
+				t.Errorf("%s %s: CSP %q allows unsafe sources", m, p, csp)
+			}
+			if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("%s %s: %v", m, p, hd)
+			}
+		}
+	}
+}
+
+// TestPhoneRevalidate: a browser revalidating with the ETag gets 304.
+func TestPhoneRevalidate(t *testing.T) {
+	etag := servePhone(t, "GET", "/phone.js", nil).Header.Get("ETag")
+	resp := servePhone(t, "GET", "/phone.js", map[string]string{"If-None-Match": etag})
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match %s: %d", etag, resp.StatusCode)
+	}
+	if other := servePhone(t, "GET", "/phone.css", nil).Header.Get("ETag"); other == etag {
+		t.Errorf("phone.js and phone.css share the ETag %s", etag)
+	}
+}
+
+// TestPhoneNoInline: the page works under the CSP only if it has no
+// inline script, style or event handler.
+func TestPhoneNoInline(t *testing.T) {
+	b, err := fs.ReadFile(assets, "assets/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, bad := range []string{"<script>", "<style", " style=", " onclick=", " onload=", "javascript:"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("index.html holds %q, which the CSP blocks", bad)
+		}
+	}
+}
+
+// TestNewWithoutHandlers: nothing to serve is an error, not an empty mux.
+func TestNewWithoutHandlers(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("New with nothing: no error")
+	}
+}
+
+// TestPhoneFilesExist: every file phoneFiles names is in assets (NewPhone
+// fails otherwise: this says which).
+func TestPhoneFilesExist(t *testing.T) {
+	if _, err := NewPhone(); err != nil {
+		t.Fatal(err)
+	}
+}
