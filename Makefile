@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME      ?= 10m
 COUNT         ?= 5
 
-.PHONY: all build test deps lint unit bench-check bench fuzz clean
+.PHONY: all build test deps lint unit bench-check bench fuzz clean webphone
 
 all: build
 
@@ -23,8 +23,9 @@ test: deps lint unit bench-check
 # coturn's turnutils_uclient (Debian package coturn), and
 # for the browser tests in e2e/ Chromium (Debian's, never a downloaded
 # one), ip (iproute2), openssl and e2e/node_modules from
-# e2e/package-lock.json;
-# installed when missing (with sudo when not root).
+# e2e/package-lock.json; and webphone/node_modules (from
+# webphone/package-lock.json), which TestAssetsUpToDate builds the web
+# phone with; installed when missing (with sudo when not root).
 deps:
 	@command -v sipp >/dev/null 2>&1 || { \
 	  echo "make: installing sip-tester (sipp)"; \
@@ -41,6 +42,16 @@ deps:
 	@[ -d e2e/node_modules ] || { \
 	  echo "make: npm ci --prefix e2e"; \
 	  npm ci --prefix e2e --no-audit --no-fund; }
+	@[ -d webphone/node_modules ] || { \
+	  echo "make: npm ci --prefix webphone"; \
+	  npm ci --prefix webphone --no-audit --no-fund; }
+
+# Rebuilds the embedded pages (web/assets) from webphone/src; commit
+# web/assets with the source (TestAssetsUpToDate checks they agree).
+# `go build` itself needs no node: web/assets is committed.
+webphone:
+	@[ -d webphone/node_modules ] || npm ci --prefix webphone --no-audit --no-fund
+	cd webphone && node build.mjs
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

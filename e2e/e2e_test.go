@@ -81,10 +81,19 @@ func TestBrowsers(t *testing.T) {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Screenshots (the web phone scenario's) go to $E2E_ARTIFACTS, else
+	// e2e/artifacts (git-ignored), and stay after the test.
+	artifacts := os.Getenv("E2E_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(here, "artifacts")
+	}
+	if artifacts, err = filepath.Abs(artifacts); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	run(ctx, t, here, filepath.Join(here, "netns.sh"), "env", "TMPDIR="+tmp, "node", "run.mjs",
+	run(ctx, t, here, filepath.Join(here, "netns.sh"), "env", "TMPDIR="+tmp, "E2E_ARTIFACTS="+artifacts, "node", "run.mjs",
 		"--sipedge", bin, "--bundle", bundle, "--chromium", chromium)
-	t.Logf("browser run took %v", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("browser run took %v; screenshots in %s", time.Since(start).Round(100*time.Millisecond), artifacts)
 }
 
 // run runs a command in dir, logging its output line by line as it comes,

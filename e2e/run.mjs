@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { createHmac, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { build } from './build.mjs';
+import { webphoneScenario } from './webphone.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -1013,7 +1014,11 @@ const scenarios = [
       say('  both registered');
     },
   },
+  webphoneScenario,
 ];
+
+// For the scenarios in other files (webphone.mjs).
+export { env, say, sleep, startSipedge, freePort, LogBuffer, T };
 
 // ---------------------------------------------------------------- main
 

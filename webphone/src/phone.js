@@ -217,7 +217,10 @@ function register(user, domain, password) {
       if (e.originator === 'remote') incoming(e.session, e.request);
     });
     ua.on('newMessage', (e) => {
-      if (e.originator === 'remote') addMessage('in', who(e.request.from.uri), e.request.body);
+      if (e.originator !== 'remote') return;
+      const peer = who(e.request.from.uri);
+      addMessage('in', peer, e.request.body);
+      replyTo(peer);
     });
     ua.start();
   });
@@ -319,6 +322,7 @@ function incoming(session, request) {
   }
   const video = /^m=video [1-9]/m.test(request.body || '');
   follow(session, peer);
+  replyTo(peer);
   st.incomingVideo = video;
   $('incoming-from').textContent = `${peer} is calling${video ? ' (video)' : ''}.`;
   callUI('ringing');
@@ -349,6 +353,12 @@ function mute() {
 }
 
 // ---------------------------------------------------------------- messages
+
+// replyTo puts peer in "Call or message" when it is empty, so that an
+// answer to a caller or a message needs no typing.
+function replyTo(peer) {
+  if (!$('target').value.trim()) $('target').value = peer;
+}
 
 // addMessage appends a line to the conversation: kind 'in', 'out',
 // 'failed' or 'info'.
