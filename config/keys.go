@@ -35,7 +35,7 @@ var globalKeys = [...]string{
 	"TurnPort", "TlsTurnPort", "TurnTlsCertificate", "TurnTlsPrivateKey", "TurnAddress", "AuthenticationRealm", "AllocationPortRangeMin", "AllocationPortRangeMax",
 	"DefaultAllocationLifetime", "MaxAllocationLifetime", "MaxAllocationsPerUser", "TurnMaxAllocations", "TurnMaxKbps", "TurnOnSamePort",
 	"TurnRelayAddress", "TurnSecret", "TurnAllowPeers", "TurnDenyPeers",
-	"TurnCredentialLifetime", "TurnUris", "WebPhone",
+	"TurnCredentialLifetime", "TurnUris", "WebPhone", "WebSelfTest",
 }
 
 // transportSuffixes complete Transport<N>; routeSuffixes complete Route<N>.

@@ -10,6 +10,7 @@ import (
 // The keys of the TURN credentials endpoint, and their bounds.
 const (
 	webPhoneKey                = "WebPhone"
+	webSelfTestKey             = "WebSelfTest"
 	turnLifetimeKey            = "TurnCredentialLifetime"
 	turnURIsKey                = "TurnUris"
 	defaultCredentialLifetime  = 86400         // seconds: one day, as coturn's REST examples
@@ -26,6 +27,9 @@ const (
 type Web struct {
 	// Phone is WebPhone: serve the embedded web phone at / (default true).
 	Phone bool
+	// SelfTest is WebSelfTest: serve the self-test page at /selftest
+	// (default true).
+	SelfTest bool
 	// TurnCredentialLifetime is how long the REST credentials the endpoint
 	// hands out stay good (TurnCredentialLifetime, default one day: an
 	// allocation is refreshed with the credentials it was made with).
@@ -35,16 +39,22 @@ type Web struct {
 	TurnURIs []string
 }
 
+// booleanOn is the value of a boolean key whose default is true.
+func (b *builder) booleanOn(key string) bool {
+	e := b.get(key)
+	if e == nil || b.empty(e, "true") {
+		return true
+	}
+	v, ok := b.parseBool(e)
+	return v || !ok
+}
+
 // web reads the endpoint's keys; it runs after turn, whose Port says
 // whether they mean anything.
 func (b *builder) web(c *Config) {
 	w := &c.Web
-	w.Phone = true
-	if e := b.get(webPhoneKey); e != nil && !b.empty(e, "true") {
-		if v, ok := b.parseBool(e); ok {
-			w.Phone = v
-		}
-	}
+	w.Phone = b.booleanOn(webPhoneKey)
+	w.SelfTest = b.booleanOn(webSelfTestKey)
 	w.TurnCredentialLifetime = defaultCredentialLifetime * time.Second
 	if c.Turn.Port == 0 {
 		for _, k := range [...]string{turnLifetimeKey, turnURIsKey} {

@@ -12,7 +12,7 @@ const turnOn = "TurnPort = 3478\nDomains = a.example\nIPAddress = 192.0.2.1\n"
 func TestWebDefaults(t *testing.T) {
 	for _, text := range []string{"", "TurnPort = 0", turnOn} {
 		c := mustParse(t, text)
-		if c.Web.TurnCredentialLifetime != 24*time.Hour || c.Web.TurnURIs != nil || !c.Web.Phone {
+		if c.Web.TurnCredentialLifetime != 24*time.Hour || c.Web.TurnURIs != nil || !c.Web.Phone || !c.Web.SelfTest {
 			t.Errorf("%q: %+v", text, c.Web)
 		}
 	}
@@ -26,6 +26,16 @@ func TestWebKeys(t *testing.T) {
 	want := []string{"turn:turn.example.com?transport=udp", "turns:[2001:db8::1]:443?transport=tcp", "turn:192.0.2.1:3478"}
 	if !slices.Equal(c.Web.TurnURIs, want) {
 		t.Errorf("uris %q, want %q", c.Web.TurnURIs, want)
+	}
+}
+
+// TestWebSelfTest: WebSelfTest is on unless set false, with TURN on or
+// off, and apart from WebPhone.
+func TestWebSelfTest(t *testing.T) {
+	for text, want := range map[string]bool{"WebSelfTest = false": false, "WebSelfTest = off\n" + turnOn: false, "WebPhone = false\nTurnPort = 0": true, "WebSelfTest = on": true} {
+		if got := mustParse(t, text).Web.SelfTest; got != want {
+			t.Errorf("%q: SelfTest %v, want %v", text, got, want)
+		}
 	}
 }
 
@@ -48,6 +58,8 @@ func TestWebErrors(t *testing.T) {
 		{turnOn + "TurnUris =", "TurnUris: empty value"},
 		{"WebPhone =", "WebPhone: empty value: remove the line to take the default (true)"},
 		{"WebPhone = maybe", `WebPhone: "maybe" is not a boolean`},
+		{"WebSelfTest =", "WebSelfTest: empty value: remove the line to take the default (true)"},
+		{"WebSelfTest = 2", `WebSelfTest: "2" is not a boolean`},
 		{turnOn + "TurnUris = stun:a.example", `"stun:a.example" is not a TURN URI`},
 		{turnOn + "TurnUris = turn:", `"turn:" is not a TURN URI`},
 		{turnOn + "TurnUris = turn:a_b.example", "is not a TURN URI"},

@@ -30,13 +30,14 @@ type webState struct {
 }
 
 // webHandler returns what the WS and WSS listeners answer requests that
-// are not WebSocket upgrades with: the web phone (WebPhone) and, while
-// TURN is on, the TURN credentials endpoint; nil when neither is on (they
-// then answer as they always did). It reads or creates the REST key now,
-// so that startTURN can accept what the endpoint signs; the handlers come
-// with startWeb, once TURN runs, and until then the answer is 503.
+// are not WebSocket upgrades with: the web phone (WebPhone), the self-test
+// page (WebSelfTest) and, while TURN is on, the TURN credentials endpoint;
+// nil when none is on (they then answer as they always did). It reads or
+// creates the REST key now, so that startTURN can accept what the
+// endpoint signs; the handlers come with startWeb, once TURN runs, and
+// until then the answer is 503.
 func (s *Server) webHandler() (http.Handler, error) {
-	if s.cfg.Turn.Port == 0 && !s.cfg.Web.Phone {
+	if s.cfg.Turn.Port == 0 && !s.cfg.Web.Phone && !s.cfg.Web.SelfTest {
 		return nil, nil
 	}
 	if s.cfg.Turn.Port != 0 && len(s.cfg.Turn.Secrets) == 0 {
@@ -82,14 +83,15 @@ func (s *Server) restSecrets() [][]byte {
 	return s.cfg.Turn.Secrets
 }
 
-// startWeb builds the web phone (WebPhone) and, once TURN runs, the TURN
-// credentials endpoint; nothing when neither is on. It cannot fail for a
+// startWeb builds the web phone (WebPhone), the self-test page
+// (WebSelfTest) and, once TURN runs, the TURN credentials endpoint;
+// nothing when none is on. It cannot fail for a
 // configuration that passed webHandler and startTURN; should it, the
 // endpoint answers 503 and the log says why, while SIP, TURN and the
 // phone go on.
 func (s *Server) startWeb() {
 	if s.turn == nil {
-		if s.cfg.Web.Phone {
+		if s.cfg.Web.Phone || s.cfg.Web.SelfTest {
 			s.serveWeb(nil, "")
 		}
 		return
@@ -155,7 +157,7 @@ func (s *Server) sharedPorts() []uint16 {
 // built, every request that is not a WebSocket upgrade gets 503 instead
 // of "starting", and serveWeb reports false.
 func (s *Server) serveWeb(creds *web.TURNCredentials, turnErr string) bool {
-	h, err := web.New(web.Config{TURN: creds, Phone: s.cfg.Web.Phone})
+	h, err := web.New(web.Config{TURN: creds, Phone: s.cfg.Web.Phone, SelfTest: s.cfg.Web.SelfTest})
 	if turnErr != "" && err == nil {
 		mux := http.NewServeMux()
 		mux.Handle(web.TURNCredentialsPath, errorHandler(turnErr))

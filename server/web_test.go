@@ -184,10 +184,10 @@ func TestTURNCredentialsConfigured(t *testing.T) {
 	}
 }
 
-// TestNoEndpointWithoutTURN: with TURN and the web phone off the WS
+// TestNoEndpointWithoutTURN: with TURN and the web pages off the WS
 // listeners answer plain HTTP as before (400: not a WebSocket).
 func TestNoEndpointWithoutTURN(t *testing.T) {
-	s, _ := startAuthServer(t, map[string]string{"alice": "alice-pw"}, "Domains = example.com\nTurnPort = 0\nWebPhone = false\n")
+	s, _ := startAuthServer(t, map[string]string{"alice": "alice-pw"}, "Domains = example.com\nTurnPort = 0\nWebPhone = false\nWebSelfTest = false\n")
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
 	req, _ := http.NewRequest("GET", "http://"+addr(t, s, transport.WS).String()+"/turn-credentials", nil)

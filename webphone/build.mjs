@@ -21,11 +21,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const entries = [
   'phone.js',
   'phone.css',
+  'selftest.js', 'selftest.css',
 ];
 
 // Copied as they are.
 export const copied = [
   'index.html',
+  'selftest.html',
 ];
 
 // The file that carries the licenses of the bundled npm packages (JsSIP
