@@ -81,8 +81,9 @@ func TestBrowsers(t *testing.T) {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// Screenshots (the web phone scenario's) go to $E2E_ARTIFACTS, else
-	// e2e/artifacts (git-ignored), and stay after the test.
+	// Screenshots (the web phone's and the self-test page's) go to
+	// $E2E_ARTIFACTS, else e2e/artifacts (git-ignored), and stay after the
+	// test.
 	artifacts := os.Getenv("E2E_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = filepath.Join(here, "artifacts")

@@ -24,6 +24,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { build } from './build.mjs';
 import { webphoneScenario } from './webphone.mjs';
+import { scenarios as selftestScenarios } from './selftest.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -1015,10 +1016,11 @@ const scenarios = [
     },
   },
   webphoneScenario,
+  ...selftestScenarios,
 ];
 
-// For the scenarios in other files (webphone.mjs).
-export { env, say, sleep, startSipedge, freePort, LogBuffer, T };
+// For the scenarios in other files (webphone.mjs, selftest.mjs).
+export { env, say, sleep, startSipedge, freePort, makeCert, LogBuffer, T };
 
 // ---------------------------------------------------------------- main
 

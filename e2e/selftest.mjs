@@ -1,0 +1,179 @@
+// The self-test page (/selftest, webphone/src/selftest.js) in Chromium,
+// served by sipedges of its own with digest on and TURN over UDP, TCP and
+// TLS: everything right, a wrong password, and a server whose TURN URIs
+// name a UDP port where nothing listens and a TLS port whose certificate
+// Chromium does not trust. run.mjs runs these scenarios with its own;
+// each saves a screenshot of the page as it ended in the artifacts
+// folder ($E2E_ARTIFACTS, else e2e/artifacts).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { env, say, startSipedge, freePort, makeCert, LogBuffer, T } from './run.mjs';
+import { artifactsDir } from './webphone.mjs';
+
+// The bound of one run of the page: its own checks are bounded (8 s for
+// a TURN allocation, run side by side; 10 s for the REGISTER).
+const pageRun = 25_000;
+
+const password = `alice-${crypto.randomUUID()}`;
+
+// servers are started once, by the first scenario that needs them.
+const servers = {};
+
+// goodServer: digest on, alice, TURN on UDP/TCP and TLS (the WSS
+// certificate, which Chromium trusts by its SPKI hash).
+function goodServer() {
+  servers.good ??= (async () => {
+    const turn = await freePort();
+    const tls = await freePort();
+    return startSipedge('sipedge-selftest', [
+      `TurnPort = ${turn}`,
+      `TlsTurnPort = ${tls}`,
+      'TurnAllowPeers = 127.0.0.0/8, 127.0.0.1/32',
+    ], { alice: password });
+  })();
+  return servers.good;
+}
+
+// badServer: the same, but the TURN URIs it hands out name a UDP port
+// where nothing listens, and its TURN over TLS has a certificate of its
+// own that is not on Chromium's SPKI allow-list (so refused).
+function badServer() {
+  servers.bad ??= (async () => {
+    const turn = await freePort();
+    const tls = await freePort();
+    const dead = await freePort();
+    const dir = join(env.dir, 'selftest-untrusted');
+    mkdirSync(dir, { recursive: true });
+    const untrusted = makeCert(dir);
+    const se = await startSipedge('sipedge-selftest-blocked', [
+      `TurnPort = ${turn}`,
+      `TlsTurnPort = ${tls}`,
+      `TurnTlsCertificate = ${untrusted.cert}`,
+      `TurnTlsPrivateKey = ${untrusted.key}`,
+      'TurnAllowPeers = 127.0.0.0/8, 127.0.0.1/32',
+      `TurnUris = turn:127.0.0.1:${dead}?transport=udp, turn:127.0.0.1:${turn}?transport=tcp, turns:127.0.0.1:${tls}?transport=tcp`,
+    ], { alice: password });
+    return { ...se, dead, tls };
+  })();
+  return servers.bad;
+}
+
+// SelfTestPage is one tab on a sipedge's /selftest; ph() (run.mjs) closes
+// it and dumps its console and the sipedge's log when the scenario fails.
+class SelfTestPage {
+  constructor(name, server) {
+    this.name = name;
+    this.server = server;
+    this.log = new LogBuffer(name);
+    this.mark = server.proc.log.mark();
+    // run.mjs dumps .log of what ph() was given; the sipedge's too.
+    const own = this.log.dump.bind(this.log);
+    this.log.dump = () => {
+      own();
+      server.proc.log.dump(this.mark);
+    };
+  }
+
+  // run loads the page, runs the checks with user and password and
+  // returns { checks: {id: {status, words}}, summary, status, report }.
+  async run(user, pass) {
+    this.page = await env.context.newPage();
+    this.page.on('console', (m) => this.log.add(m.text()));
+    this.page.on('pageerror', (e) => this.log.add(`PAGE ERROR: ${e.message}`));
+    const url = `https://127.0.0.1:${this.server.ports.wss}/selftest`;
+    await this.page.goto(url, { timeout: T.start });
+    await this.page.fill('#user', user);
+    await this.page.fill('#password', pass);
+    await this.page.click('#run');
+    await this.page.waitForFunction(() => document.documentElement.dataset.state === 'done', null, { timeout: pageRun, polling: 100 });
+    const got = await this.page.evaluate(() => ({
+      checks: Object.fromEntries([...document.querySelectorAll('[data-check]')].map((li) => [li.dataset.check, { status: li.dataset.status, words: li.querySelector('.words').textContent }])),
+      summary: document.getElementById('summary').textContent,
+      status: document.getElementById('summary').dataset.status,
+      report: window.selftestReport(),
+    }));
+    this.log.add(got.report);
+    const shot = join(artifactsDir(), `${this.name}.png`);
+    await this.page.screenshot({ path: shot, fullPage: true });
+    say(`  ${this.name}: ${got.status}: ${got.summary} (screenshot ${shot})`);
+    return got;
+  }
+
+  async close() {
+    await this.page?.close().catch(() => {});
+    this.page = null;
+  }
+}
+
+// expect throws unless check id has status and its words match re.
+function expect(got, id, status, re = /./) {
+  const c = got.checks[id];
+  if (!c || c.status !== status || !re.test(c.words)) {
+    throw new Error(`check ${id}: ${c ? `${c.status}: ${c.words}` : 'missing'}; want ${status} matching ${re}\n${got.report}`);
+  }
+}
+
+export const scenarios = [
+  {
+    name: 'selftest',
+    title: "the self-test page with alice's credentials against a sipedge with digest and TURN over UDP, TCP and TLS: every check ok, a relay address over each",
+    expect: 'pass',
+    async run(ph) {
+      const se = await goodServer();
+      const got = await ph(new SelfTestPage('selftest', se)).run('alice@example.com', password);
+      expect(got, 'page', 'ok', /HTTPS/);
+      expect(got, 'wss', 'ok');
+      expect(got, 'sip', 'ok', /SIP\/2\.0|answered SIP/);
+      expect(got, 'register', 'ok', /signed in/);
+      expect(got, 'turn-credentials', 'ok', /3 URIs/);
+      expect(got, 'turn-udp', 'ok', /Relay address 127\.0\.0\.1:\d+/);
+      expect(got, 'turn-tcp', 'ok', /Relay address 127\.0\.0\.1:\d+ .*over TCP/);
+      expect(got, 'turn-tls', 'ok', /Relay address 127\.0\.0\.1:\d+ .*over TLS/);
+      if (got.status !== 'ok' || !/^Calls will work:/.test(got.summary)) throw new Error(`summary ${got.status}: ${got.summary}`);
+    },
+  },
+  {
+    name: 'selftest-wrong-password',
+    title: 'the self-test page with a wrong password: the REGISTER and the TURN credentials say "credentials wrong", the relays are skipped',
+    expect: 'pass',
+    async run(ph) {
+      const se = await goodServer();
+      const got = await ph(new SelfTestPage('selftest-wrong-password', se)).run('alice@example.com', `not-${password}`);
+      expect(got, 'wss', 'ok');
+      expect(got, 'register', 'failed', /^Credentials wrong/);
+      expect(got, 'turn-credentials', 'failed', /^Credentials wrong/);
+      for (const k of ['udp', 'tcp', 'tls']) expect(got, `turn-${k}`, 'skipped');
+      if (got.status !== 'failed' || !/password is wrong/.test(got.summary)) throw new Error(`summary ${got.status}: ${got.summary}`);
+    },
+  },
+  {
+    name: 'selftest-anonymous',
+    title: 'the self-test page without a user name and password: the WebSocket and OPTIONS checked, the sign-in and TURN skipped and the summary says so',
+    expect: 'pass',
+    async run(ph) {
+      const se = await goodServer();
+      const got = await ph(new SelfTestPage('selftest-anonymous', se)).run('', '');
+      expect(got, 'wss', 'ok');
+      expect(got, 'sip', 'ok');
+      expect(got, 'register', 'skipped', /needs a user name and a password/);
+      expect(got, 'turn-credentials', 'skipped', /needs a user name and a password/);
+      for (const k of ['udp', 'tcp', 'tls']) expect(got, `turn-${k}`, 'skipped');
+      if (got.status !== 'warn' || !/were not checked/.test(got.summary)) throw new Error(`summary ${got.status}: ${got.summary}`);
+    },
+  },
+  {
+    name: 'selftest-blocked',
+    title: "the self-test page against a sipedge whose TURN URIs name a UDP port where nothing listens and a TLS port with a certificate Chromium refuses: UDP explained as blocked, TLS as certificate or port, calls relayed over TCP",
+    expect: 'pass',
+    async run(ph) {
+      const se = await badServer();
+      const got = await ph(new SelfTestPage('selftest-blocked', se)).run('alice', password);
+      // No domain typed: the page takes the realm of the Basic challenge.
+      expect(got, 'register', 'ok', /alice@example\.com/);
+      expect(got, 'turn-udp', 'failed', new RegExp(`^UDP to port ${se.dead} is blocked on your network: calls will relay over TCP`));
+      expect(got, 'turn-tcp', 'ok', /Relay address/);
+      expect(got, 'turn-tls', 'failed', new RegExp(`certificate is not trusted by your browser for 127\\.0\\.0\\.1, or port ${se.tls} is blocked`));
+      if (got.status !== 'warn' || !/relayed over TCP/.test(got.summary)) throw new Error(`summary ${got.status}: ${got.summary}`);
+    },
+  },
+];
