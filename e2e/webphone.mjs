@@ -119,8 +119,9 @@ export const webphoneScenario = {
     await w.close();
 
     // alice signs in with her user name alone (the domain is the realm
-    // the server names), bob with his domain and ?relay=1.
-    const a = ph(new WebPhone('alice', base));
+    // the server names), bob with his domain and ?relay=1; alice's page
+    // logs JsSIP's SIP trace (?debug=1), which a failure report prints.
+    const a = ph(new WebPhone('alice', `${base}?debug=1`));
     const b = ph(new WebPhone('bob', `${base}?relay=1`));
     await Promise.all([a.open(), b.open()]);
     await Promise.all([a.signIn('alice', users.alice), b.signIn('bob@example.com', users.bob)]);

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -54,6 +57,10 @@ type asset struct {
 	body  []byte
 	ctype string
 	etag  string
+	// gz is body gzipped, served to browsers that accept it (the script
+	// shrinks to a fifth), with gzETag; nil when it saves little.
+	gz     []byte
+	gzETag string
 }
 
 // pageHandler serves a fixed set of files of assets.
@@ -77,14 +84,62 @@ func newPages(paths map[string]string) (*pageHandler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("web: page %s: %w", p, err)
 		}
-		sum := sha256.Sum256(b)
 		ctype, ok := contentTypes[path.Ext(name)]
 		if !ok {
 			return nil, fmt.Errorf("web: page %s: no content type for %s", p, name)
 		}
-		h.files[p] = asset{body: b, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}
+		a := asset{body: b, ctype: ctype, etag: etag(b)}
+		if gz, err := gzipped(b); err != nil {
+			return nil, fmt.Errorf("web: page %s: %w", p, err)
+		} else if len(gz) < len(b)*9/10 {
+			a.gz, a.gzETag = gz, etag(gz)
+		}
+		h.files[p] = a
 	}
 	return h, nil
+}
+
+// etag is a strong ETag of b: a hash of its bytes.
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+}
+
+// gzipped compresses b once, at start, at the best level.
+func gzipped(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (or *) with a weight above zero.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			if c := strings.ToLower(strings.TrimSpace(coding)); c != "gzip" && c != "*" {
+				continue
+			}
+			k, w, ok := strings.Cut(params, "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+				return true
+			}
+			if q, err := strconv.ParseFloat(strings.TrimSpace(w), 64); err == nil && q > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pageHeaders sets the security headers of every answer of the pages,
@@ -116,6 +171,14 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("Cache-Control", "no-cache")
-	hd.Set("ETag", a.etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	body, tag := a.body, a.etag
+	if a.gz != nil {
+		hd.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, tag = a.gz, a.gzETag
+			hd.Set("Content-Encoding", "gzip")
+		}
+	}
+	hd.Set("ETag", tag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

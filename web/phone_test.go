@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -136,5 +139,39 @@ func TestNewWithoutHandlers(t *testing.T) {
 func TestPhoneFilesExist(t *testing.T) {
 	if _, err := NewPhone(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPhoneGzip: a browser that takes gzip gets the script gzipped, with
+// its own ETag; one that refuses it (q=0), or says nothing, gets it as is.
+func TestPhoneGzip(t *testing.T) {
+	plain := servePhone(t, "GET", "/phone.js", nil)
+	want, _ := io.ReadAll(plain.Body)
+	for ae, gz := range map[string]bool{"gzip, deflate, br": true, "br;q=1.0, gzip;q=0.5": true, "*": true, "gzip;q=0": false, "br": false, "": false} {
+		resp := servePhone(t, "GET", "/phone.js", map[string]string{"Accept-Encoding": ae})
+		if resp.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%q: Vary %q", ae, resp.Header.Get("Vary"))
+		}
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != gz {
+			t.Errorf("%q: Content-Encoding %q", ae, resp.Header.Get("Content-Encoding"))
+			continue
+		}
+		if !gz {
+			continue
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(b, want) {
+			t.Errorf("%q: gunzipped %d bytes (%v), want the %d of the plain answer", ae, len(b), err, len(want))
+		}
+		if resp.Header.Get("ETag") == plain.Header.Get("ETag") {
+			t.Errorf("%q: the gzipped answer has the plain one's ETag", ae)
+		}
+		if n, _ := strconv.Atoi(resp.Header.Get("Content-Length")); n*4 > len(want) {
+			t.Errorf("%q: %d bytes gzipped of %d", ae, n, len(want))
+		}
 	}
 }

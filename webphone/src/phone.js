@@ -102,8 +102,9 @@ async function realm() {
 }
 
 // fetchTURN gets TURN credentials: { iceServers, ttl }, or null when
-// the server has no TURN (404). A wrong password throws 'wrong user name
-// or password'. credentials 'omit': the browser neither adds nor asks for
+// the server has no TURN (404) or gives none to this page (403: a plain
+// http page not on loopback). A wrong password throws 'wrong user name or
+// password'. credentials 'omit': the browser neither adds nor asks for
 // credentials of its own (no sign-in dialog on a 401).
 async function fetchTURN(name, password) {
   let r;
@@ -112,7 +113,7 @@ async function fetchTURN(name, password) {
   } catch (e) {
     throw new Error(`cannot reach the server (${e.message})`);
   }
-  if (r.status === 404) return null;
+  if (r.status === 404 || r.status === 403) return null;
   if (r.status === 401) throw new Error('wrong user name or password');
   if (!r.ok) throw new Error(`TURN credentials: ${r.status} ${(await r.text()).trim()}`);
   const got = await r.json();
