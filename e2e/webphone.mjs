@@ -19,14 +19,18 @@ export function artifactsDir() {
 
 // WebPhone is one page of sipedge's web phone.
 class WebPhone {
-  constructor(name, url) {
+  // viewport: { width, height } of the page (default: Playwright's
+  // 1280x720).
+  constructor(name, url, viewport = null) {
     this.name = name;
     this.url = url;
+    this.viewport = viewport;
     this.log = new LogBuffer(`${name}/webphone`);
   }
 
   async open() {
     this.page = await env.context.newPage();
+    if (this.viewport) await this.page.setViewportSize(this.viewport);
     this.page.on('console', (m) => this.log.add(m.text().replace(/(\s*color: (#[0-9A-Fa-f]{6}|inherit))+\s*$/, '').replace(/%c/g, '')));
     this.page.on('pageerror', (e) => this.log.add(`PAGE ERROR: ${e.message}`));
     const started = Date.now();
@@ -121,8 +125,9 @@ export const webphoneScenario = {
     // alice signs in with her user name alone (the domain is the realm
     // the server names), bob with his domain and ?relay=1; alice's page
     // logs JsSIP's SIP trace (?debug=1), which a failure report prints.
+    // bob's page has a phone's screen (390x844 CSS pixels).
     const a = ph(new WebPhone('alice', `${base}?debug=1`));
-    const b = ph(new WebPhone('bob', `${base}?relay=1`));
+    const b = ph(new WebPhone('bob', `${base}?relay=1`, { width: 390, height: 844 }));
     await Promise.all([a.open(), b.open()]);
     await Promise.all([a.signIn('alice', users.alice), b.signIn('bob@example.com', users.bob)]);
     await Promise.all([
@@ -130,7 +135,7 @@ export const webphoneScenario = {
       b.waitText('#status', /^Registered as bob@example\.com\.$/, T.start, 'registered'),
     ]);
     say('  alice and bob signed in and registered (TURN credentials fetched)');
-    shots.push(await a.shot('2-signed-in'));
+    shots.push(await a.shot('2-signed-in'), await b.shot('2-signed-in'));
 
     // alice: bob, relay only, Video call.
     await a.label('Call or message').fill('bob');

@@ -24,6 +24,7 @@ const st = {
   iceServers: [], // from /turn-credentials
   turnTimer: 0,
   session: null, // the current call
+  video: false, // whether it has video
   signingIn: false,
 };
 
@@ -257,6 +258,9 @@ function callUI(state, text = '') {
   $('audio-call').disabled = state !== 'idle';
   $('video-call').disabled = state !== 'idle';
   $('call-with').textContent = text;
+  // The videos only while a video call is on (a hidden video element
+  // still plays the sound of an audio call).
+  $('videos').hidden = !st.video || (state !== 'calling' && state !== 'incall');
   if (state === 'idle') {
     $('remote-video').srcObject = null;
     $('local-video').srcObject = null;
@@ -307,6 +311,7 @@ function call(video) {
       pcConfig: pcConfig(),
     });
     follow(session, peer);
+    st.video = video;
     callUI('calling', `Calling ${peer}…`);
     status(`Calling ${peer}${video ? ' (video)' : ''}…`);
   } catch (e) {
@@ -324,7 +329,7 @@ function incoming(session, request) {
   const video = /^m=video [1-9]/m.test(request.body || '');
   follow(session, peer);
   replyTo(peer);
-  st.incomingVideo = video;
+  st.video = video;
   $('incoming-from').textContent = `${peer} is calling${video ? ' (video)' : ''}.`;
   callUI('ringing');
   status(`Incoming ${video ? 'video ' : ''}call from ${peer}.`);
@@ -334,7 +339,7 @@ function incoming(session, request) {
 function answer() {
   const s = st.session;
   if (!s || s.direction !== 'incoming' || s.isEstablished()) return;
-  s.answer({ mediaConstraints: { audio: true, video: st.incomingVideo }, pcConfig: pcConfig() });
+  s.answer({ mediaConstraints: { audio: true, video: st.video }, pcConfig: pcConfig() });
   callUI('calling', 'Answering…');
 }
 
