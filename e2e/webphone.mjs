@@ -60,9 +60,10 @@ class WebPhone {
     return this.page.locator(selector).first().textContent();
   }
 
-  async signIn(user, password) {
+  async signIn(user, password, remember = false) {
     await this.label('User').fill(user);
     await this.label('Password').fill(password);
+    if (remember) await this.label('Remember me for this tab').check();
     await this.button('Sign in').click();
   }
 
@@ -129,7 +130,7 @@ export const webphoneScenario = {
     const a = ph(new WebPhone('alice', `${base}?debug=1`));
     const b = ph(new WebPhone('bob', `${base}?relay=1`, { width: 390, height: 844 }));
     await Promise.all([a.open(), b.open()]);
-    await Promise.all([a.signIn('alice', users.alice), b.signIn('bob@example.com', users.bob)]);
+    await Promise.all([a.signIn('alice', users.alice, true), b.signIn('bob@example.com', users.bob)]);
     await Promise.all([
       a.waitText('#status', /^Registered as alice@example\.com\.$/, T.start, 'registered'),
       b.waitText('#status', /^Registered as bob@example\.com\.$/, T.start, 'registered'),
@@ -169,6 +170,12 @@ export const webphoneScenario = {
     say('  message alice -> bob shown on bob\'s page');
     shots.push(await b.shot('5-message'));
 
+    // Mute and unmute: the button says which.
+    await a.button('Mute').click();
+    await a.page.locator('#mute[aria-pressed=true]').waitFor({ timeout: T.message });
+    await a.button('Unmute').click();
+    await a.page.locator('#mute[aria-pressed=false]').waitFor({ timeout: T.message });
+
     await a.button('Hang up').click();
     await Promise.all([
       a.waitText('#status', /Call with bob ended: you hung up/, T.hangup, 'done with the call'),
@@ -177,6 +184,16 @@ export const webphoneScenario = {
     shots.push(await a.shot('6-ended'), await b.shot('6-ended'));
     await b.button('Sign out').click();
     await b.waitText('#status', /^Signed out\.$/, T.start, 'signed out');
+    // alice ticked "Remember me for this tab": a reload signs her in
+    // again (sessionStorage), and nothing is in localStorage.
+    await a.page.reload({ timeout: T.start });
+    await a.waitText('#status', /^Registered as alice@example\.com\.$/, T.start, 'signed in again after a reload');
+    // (localStorage may hold the debug package's "debug": JsSIP:*.)
+    const stored = await a.page.evaluate(() => ({ local: Object.entries(localStorage), session: sessionStorage.length }));
+    if (stored.local.some(([, v]) => v.includes(users.alice)) || stored.session !== 1) {
+      throw new Error(`alice's storage after sign-in: localStorage ${JSON.stringify(stored.local)}, ${stored.session} sessionStorage entries; want no password in localStorage, one sessionStorage entry`);
+    }
+    say('  alice muted and unmuted; a reload of her tab signed her in again (sessionStorage; no password in localStorage)');
     say(`  alice hung up; bob signed out; screenshots: ${shots.length} in ${artifactsDir()}`);
   },
 };
