@@ -32,7 +32,8 @@ func getPage(t *testing.T, s *Server, k transport.Kind, pki *testpki.Cert, path 
 // TestWebPhoneServed: the web phone is on every WS and WSS listener, with
 // TURN on (and /turn-credentials beside it) and off (where
 // /turn-credentials is 404 and the phone goes without TURN); WebPhone =
-// false serves no page.
+// false serves no page. The self-test page is beside it, on unless
+// WebSelfTest = false.
 func TestWebPhoneServed(t *testing.T) {
 	type starter func(t *testing.T) (*Server, *testpki.Cert)
 	withTURN := func(extra string) starter {
@@ -52,10 +53,12 @@ func TestWebPhoneServed(t *testing.T) {
 		name       string
 		start      starter
 		page, turn int // the answers to / and /turn-credentials
+		selftest   int // the answer to /selftest
 	}{
-		{"turn on", withTURN(""), 200, 401},
-		{"turn off", withoutTURN, 200, 404},
-		{"phone off", withTURN("WebPhone = false\n"), 404, 401},
+		{"turn on", withTURN(""), 200, 401, 200},
+		{"turn off", withoutTURN, 200, 404, 200},
+		{"phone off", withTURN("WebPhone = false\n"), 404, 401, 200},
+		{"self-test off", withTURN("WebSelfTest = false\n"), 200, 401, 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, pki := tc.start(t)
@@ -69,6 +72,9 @@ func TestWebPhoneServed(t *testing.T) {
 				}
 				if code, _, _ = getPage(t, s, k, pki, "/phone.js"); code != tc.page {
 					t.Errorf("%v GET /phone.js: %d, want %d", k, code, tc.page)
+				}
+				if code, _, body = getPage(t, s, k, pki, "/selftest"); code != tc.selftest || code == 200 && !strings.Contains(body, `<script src="selftest.js">`) {
+					t.Errorf("%v GET /selftest: %d %.100q, want %d, the self-test page", k, code, body, tc.selftest)
 				}
 				// 401 (sign in) where the endpoint is: the client is on
 				// loopback, which may fetch over plain WS too.
