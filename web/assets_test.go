@@ -3,10 +3,12 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,26 +37,45 @@ func TestAssetsUpToDate(t *testing.T) {
 		t.Log("webphone/node_modules is missing: npm ci")
 		command(ctx, t, src, npm, "ci", "--no-audit", "--no-fund")
 	}
-	out := t.TempDir()
+	// Built twice: a difference between the two builds is the build's
+	// fault (not deterministic), not a stale web/assets.
+	out, again := t.TempDir(), t.TempDir()
 	command(ctx, t, src, node, "build.mjs", out)
+	command(ctx, t, src, node, "build.mjs", again)
+	if diff := compareDirs(t, out, again); diff != "" {
+		t.Fatalf("two builds of webphone/ differ (the build is not deterministic): %s", diff)
+	}
+	if diff := compareDirs(t, out, "assets"); diff != "" {
+		t.Fatalf("%s: run `make webphone` and commit web/assets with the source", diff)
+	}
+}
 
-	built, committed := files(t, out), files(t, "assets")
-	if !slices.Equal(built, committed) {
-		t.Fatalf("web/assets holds %v, the build makes %v: run `make webphone` and commit web/assets", committed, built)
+// compareDirs says how the files of dir b differ from those of a, ""
+// when they are the same names with the same bytes.
+func compareDirs(t *testing.T, a, b string) string {
+	t.Helper()
+	na, nb := files(t, a), files(t, b)
+	if !slices.Equal(na, nb) {
+		return fmt.Sprintf("the build makes %v, web/assets holds %v", na, nb)
 	}
-	for _, name := range built {
-		a, err := os.ReadFile(filepath.Join(out, name))
+	var diffs []string
+	for _, name := range na {
+		x, err := os.ReadFile(filepath.Join(a, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join("assets", name))
+		y, err := os.ReadFile(filepath.Join(b, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(a, b) {
-			t.Errorf("web/assets/%s (%d bytes) is not what webphone/ builds (%d bytes): run `make webphone` and commit it", name, len(b), len(a))
+		if !bytes.Equal(x, y) {
+			diffs = append(diffs, fmt.Sprintf("%s (%d bytes built, %d there)", name, len(x), len(y)))
 		}
 	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return "not the same bytes: " + strings.Join(diffs, ", ")
 }
 
 // files lists the regular files under dir, as slash paths relative to it,
