@@ -410,6 +410,24 @@ function why(res, t) {
   return { cause: 'unreachable', words: `No answer from the TURN server at ${t.host} port ${t.port}${res.timedOut ? ` within ${WAIT.relay / 1000} s` : ''}.` };
 }
 
+// explain reads a failed allocation together with the others: a transport
+// that cannot reach the server while another relays is blocked on the
+// visitor's network (or, for TLS, its certificate refused: browsers do
+// not tell the two apart).
+function explain(t, cause, okKinds) {
+  if (cause.cause !== 'unreachable') return cause.words;
+  const others = [...okKinds].map((k) => k.toUpperCase()).join('/');
+  const relay = okKinds.size > 0 ? `: calls will relay over ${others}` : '';
+  if (t.kind === 'udp') return relay ? `UDP to port ${t.port} is blocked on your network${relay}. (${cause.words})` : cause.words;
+  if (t.kind === 'tcp') return relay ? `TCP to port ${t.port} is blocked on your network, or nothing answers there${relay}. (${cause.words})` : cause.words;
+  if (t.host === location.hostname && t.port === pagePort) {
+    // TurnOnSamePort: the page came through this very port and certificate.
+    return `TURN over TLS on this page’s own port ${t.port} failed, although the page came through it with a certificate your browser trusts: a proxy or load balancer between you and the server passes only web traffic there${relay}. (${cause.words})`;
+  }
+  const https = relay ? ', but networks that let only HTTPS out will get no relay' : '';
+  return `The TURN server’s certificate is not trusted by your browser for ${t.host}, or port ${t.port} is blocked on your network${relay}${https}. (${cause.words})`;
+}
+
 async function checkRelays(creds) {
   // One row per URI: the first of each kind takes the fixed row, others
   // get rows of their own after it.
@@ -442,15 +460,7 @@ async function checkRelays(creds) {
       continue;
     }
     j.cause = why(res, t);
-    let words = j.cause.words;
-    const others = [...okKinds].map((k) => k.toUpperCase()).join('/');
-    if (j.cause.cause === 'unreachable' && okKinds.size > 0) {
-      if (t.kind === 'udp') words = `UDP to port ${t.port} is blocked on your network: calls will relay over ${others}. (${words})`;
-      else if (t.kind === 'tcp') words = `TCP to port ${t.port} is blocked on your network, or nothing answers there: calls will relay over ${others}. (${words})`;
-      else words = `The TURN server’s certificate is not trusted by your browser for ${t.host}, or port ${t.port} is blocked on your network: calls will relay over ${others}, but networks that let only HTTPS out will get no relay. (${words})`;
-    } else if (j.cause.cause === 'unreachable' && t.kind === 'tls') {
-      words = `The TURN server’s certificate is not trusted by your browser for ${t.host}, or port ${t.port} is blocked on your network. (${words})`;
-    }
+    const words = explain(t, j.cause, okKinds);
     set(j.id, 'failed', words, detail);
   }
   return { jobs, okKinds };
