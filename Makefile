@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME      ?= 10m
 COUNT         ?= 5
 
-.PHONY: all build test deps lint unit bench-check bench fuzz clean webphone
+.PHONY: all build test deps lint unit bench-check bench bench-turn fuzz clean webphone
 
 all: build
 
@@ -74,6 +74,10 @@ bench-check:
 
 bench:
 	COUNT=$(COUNT) bash bench/parser.sh
+
+# TURN load, sipedge against coturn (bench/README.md); needs coturn.
+bench-turn:
+	bash bench/turnload.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDatagram$$' -fuzztime $(FUZZTIME) ./sip
