@@ -100,7 +100,7 @@ async function mediaFlows(...phones) {
 
 export const webphoneScenario = {
   name: 'webphone',
-  title: "sipedge's web phone (https://127.0.0.1:WSS/, TurnOnSamePort, digest on): a wrong password is refused; alice and bob sign in through the form, alice video-calls bob relay-only, bob answers, media over TURN relay, a message, alice hangs up; screenshots of each step",
+  title: "sipedge's web phone (https://127.0.0.1:WSS/, TurnOnSamePort, digest on): a wrong password is refused, with TURN and without; alice and bob sign in through the form, alice video-calls bob relay-only, bob answers, media over TURN relay, a message, alice hangs up; screenshots of each step",
   expect: 'pass',
   async run(ph) {
     const users = { alice: `alice-${crypto.randomUUID()}`, bob: `bob-${crypto.randomUUID()}` };
@@ -122,6 +122,21 @@ export const webphoneScenario = {
     say(`  wrong password: "${err}"`);
     shots.push(await w.shot('1-wrong-password'));
     await w.close();
+
+    // Without TURN (/turn-credentials is 404) the phone signs in all the
+    // same, and the REGISTER's 401 tells a wrong password.
+    const carol = `carol-${crypto.randomUUID()}`;
+    const plain = await startSipedge('sipedge-webphone-noturn', [], { carol });
+    ph({ log: plain.proc.log, close: async () => plain.proc.proc.kill('SIGTERM') });
+    const n = ph(new WebPhone('noturn', `https://127.0.0.1:${plain.ports.wss}/`));
+    await n.open();
+    await n.signIn('carol@example.com', 'not-the-password');
+    const refused = await n.waitText('#signin-error', /wrong user name or password \(401/, T.start, 'told the password is wrong');
+    await n.signIn('carol@example.com', carol);
+    const noTurn = await n.waitText('#status', /^Registered as carol@example\.com \(no TURN server/, T.start, 'registered without TURN');
+    say(`  without TURN: "${refused}", then "${noTurn}"`);
+    shots.push(await n.shot('1-without-turn'));
+    await n.close();
 
     // alice signs in with her user name alone (the domain is the realm
     // the server names), bob with his domain and ?relay=1; alice's page

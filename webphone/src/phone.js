@@ -183,8 +183,13 @@ async function signIn(name, password, remember) {
   }
 }
 
+// How long a sign-in may wait for the WebSocket and the REGISTER.
+const registerTimeout = 20_000;
+
 // register starts the user agent over this page's WebSocket and resolves
-// once it is registered (rejects with the reason in words).
+// once it is registered; it rejects with the reason in words when the
+// registration fails, the WebSocket cannot connect or nothing happens
+// within registerTimeout.
 function register(user, domain, password) {
   const ws = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
   const ua = new JsSIP.UA({
@@ -199,18 +204,25 @@ function register(user, domain, password) {
   st.ua = ua;
   return new Promise((resolve, reject) => {
     let done = false;
-    ua.on('registered', () => {
-      if (!done) resolve();
+    // settle ends the sign-in once: err null is success.
+    const settle = (err) => {
+      if (done) return false;
       done = true;
-    });
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+      return true;
+    };
+    const timer = setTimeout(() => settle(new Error('the server did not answer the registration')), registerTimeout);
+    ua.on('registered', () => settle(null));
     ua.on('registrationFailed', (e) => {
       const why = `${plain(e.cause)}${e.response ? ` (${e.response.status_code} ${e.response.reason_phrase})` : ''}`;
-      if (!done) reject(new Error(why));
-      else status(`Registration lost: ${why}.`);
-      done = true;
+      if (!settle(new Error(why))) status(`Registration lost: ${why}.`);
     });
     ua.on('disconnected', () => {
-      if (done && st.ua === ua) status('Connection to the server lost: reconnecting…');
+      // JsSIP keeps trying to reconnect; at sign-in, say so at once.
+      if (settle(new Error('cannot reach the server over the WebSocket'))) return;
+      if (st.ua === ua) status('Connection to the server lost: reconnecting…');
     });
     ua.on('connected', () => {
       if (done && st.ua === ua) status(`Connected again as ${user}@${domain}.`);
@@ -390,15 +402,20 @@ function sendMessage() {
   }
   const li = addMessage('out', target, text);
   $('message').value = '';
-  st.ua.sendMessage(uriOf(target), text, {
-    eventHandlers: {
-      succeeded: () => li.classList.add('delivered'),
-      failed: (e) => {
-        li.className = 'failed';
-        li.textContent += ` (not delivered: ${plain(e.cause, target)})`;
+  const failed = (why) => {
+    li.className = 'failed';
+    li.textContent += ` (not delivered: ${why})`;
+  };
+  try {
+    st.ua.sendMessage(uriOf(target), text, {
+      eventHandlers: {
+        succeeded: () => li.classList.add('delivered'),
+        failed: (e) => failed(plain(e.cause, target)),
       },
-    },
-  });
+    });
+  } catch (e) {
+    failed(e.message); // JsSIP refuses a target it cannot parse
+  }
 }
 
 // ---------------------------------------------------------------- page
