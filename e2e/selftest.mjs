@@ -25,13 +25,27 @@ function goodServer() {
   servers.good ??= (async () => {
     const turn = await freePort();
     const tls = await freePort();
-    return startSipedge('sipedge-selftest', [
+    const se = await startSipedge('sipedge-selftest', [
       `TurnPort = ${turn}`,
       `TlsTurnPort = ${tls}`,
       'TurnAllowPeers = 127.0.0.0/8, 127.0.0.1/32',
     ], { alice: password });
+    return { ...se, turn };
   })();
   return servers.good;
+}
+
+// foreignServer hands out credentials signed with its own REST key for
+// goodServer's TURN, which has another: the TURN server answers 401.
+function foreignServer() {
+  servers.foreign ??= (async () => {
+    const good = await goodServer();
+    return startSipedge('sipedge-selftest-foreign', [
+      `TurnPort = ${await freePort()}`,
+      `TurnUris = turn:127.0.0.1:${good.turn}?transport=udp`,
+    ], { alice: password });
+  })();
+  return servers.foreign;
 }
 
 // badServer: the same, but the TURN URIs it hands out name a UDP port
@@ -167,5 +181,13 @@ export const scenarios = [
       expect(got, 'turn-tcp', 'ok', /Relay address/);
       expect(got, 'turn-tls', 'failed', new RegExp(`certificate is not trusted by your browser for 127\\.0\\.0\\.1, or port ${se.tls} is blocked`));
       expect(got, 'summary', 'warn', /relayed over TCP/);
+    }),
+  pageScenario('selftest-turn-refused',
+    "the self-test page against a sipedge whose TURN URI names another sipedge's TURN (another REST key): the allocation's 401 is explained as credentials refused by the TURN server",
+    foreignServer, 'alice@example.com', password, (got) => {
+      expect(got, 'turn-credentials', 'ok', /1 URI\b/);
+      expect(got, 'turn-udp', 'failed', /^Credentials wrong: the TURN server refused/);
+      for (const k of ['tcp', 'tls']) expect(got, `turn-${k}`, 'skipped', /no TURN URI over/);
+      expect(got, 'summary', 'failed', /relay refused the credentials/);
     }),
 ];

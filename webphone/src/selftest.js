@@ -505,6 +505,9 @@ function summarize(ran) {
     } else if (ok.has('tls')) {
       status = 'warn';
       words = 'Calls will work only through the relay over TLS: UDP and plain TCP to it are blocked from here.';
+    } else if (ran.relays.jobs.some((j) => j.cause && j.cause.cause === 'credentials')) {
+      status = 'failed';
+      words = 'The TURN relay refused the credentials the server handed out, a fault of the server’s setup (see above): until it is fixed, calls across NATs and firewalls will have no audio.';
     } else {
       status = 'failed';
       words = 'The TURN relay is not reachable from here: calls will work only with sides that can reach you directly; behind most NATs and firewalls they will have no audio.';
