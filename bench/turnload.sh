@@ -71,7 +71,8 @@
 #
 # Needs go, python3 and Debian's coturn (turnserver, turnutils_uclient,
 # turnutils_peer; `make deps` installs it). Only 127.0.0.1 is used. Not
-# part of `make test`.
+# part of `make test`. It exits non-zero when a uclient run fails (its row
+# says so and uclient's last lines go to stderr).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -184,12 +185,9 @@ echo "building sipedge" >&2
 (cd "$root" && go build -o "$tmp/sipedge" ./cmd/sipedge)
 
 # Ports: a SIP port sipedge needs, the two TURN ports, the peer's port.
-sip_port=$(free_port)
-sipedge_port=$(free_port)
-coturn_port=$(free_port)
-peer_port=$(free_port)
-while [ "$coturn_port" = "$sipedge_port" ] || [ "$peer_port" = "$sipedge_port" ] || [ "$peer_port" = "$coturn_port" ]; do
-  coturn_port=$(free_port); peer_port=$(free_port)
+for _ in $(seq 20); do
+  sip_port=$(free_port) sipedge_port=$(free_port) coturn_port=$(free_port) peer_port=$(free_port)
+  [ "$(printf '%s\n' "$sip_port" "$sipedge_port" "$coturn_port" "$peer_port" | sort -u | wc -l)" = 4 ] && break
 done
 
 # Relay port ranges: disjoint, 5000 ports each, below the usual ephemeral
@@ -261,6 +259,7 @@ if python3 -c "import os,sys; sys.exit(0 if $load > os.cpu_count() / 2 else 1)";
 fi
 
 rows=()
+failures=0
 # run SERVER TRANSPORT ROUND runs one load and appends a row to rows.
 run() {
   local server=$1 transport=$2 round=$3 port pid range out samples drops u code
@@ -286,7 +285,7 @@ run() {
   timeout "$limit" turnutils_uclient "${args[@]}" >"$out" 2>&1 &
   u=$!
   pids+=("$u")
-  # The timeout process execs nothing itself; its child is uclient.
+  # timeout runs uclient as its child; the samples read the child.
   local uc=""
   for _ in $(seq 50); do
     uc=$(pgrep -P "$u" turnutils_uclie || true)
@@ -374,6 +373,7 @@ EOF
     echo "turnload: $server $transport: turnutils_uclient failed (exit $code):" >&2
     tail -20 "$out" >&2
     rows+=("| $server | $transport | $CLIENTS | failed (exit $code) |$(printf ' |%.0s' $(seq 15))")
+    failures=$((failures + 1))
     return
   fi
   local sent recv lostpct dropped sockdrops srate rrate rtt rttmax cpu us speak upeak ppeak
@@ -421,3 +421,7 @@ for s in $SERVERS; do
     kill -0 "$coturn" 2>/dev/null || { echo "coturn died:" >&2; tail -20 "$tmp/coturn.log" >&2; }
   fi
 done
+if [ "$failures" -gt 0 ]; then
+  echo "turnload: $failures runs failed" >&2
+  exit 1
+fi
