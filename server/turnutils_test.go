@@ -26,7 +26,11 @@ func startTURNTLSServer(t *testing.T) (*Server, int, int, *testpki.Cert) {
 	port, tlsPort := testnet.FreePort(t), testnet.FreePort(t)
 	s, _ := startAuthServer(t, map[string]string{"alice": "alice-pw"}, "Domains = example.com\nTurnPort = "+strconv.Itoa(port)+
 		"\nTlsTurnPort = "+strconv.Itoa(tlsPort)+"\nTurnTlsCertificate = "+certFile+"\nTurnTlsPrivateKey = "+keyFile+
-		"\nTurnSecret = "+turnSecret+"\nTurnAllowPeers = 127.0.0.1\n")
+		"\nTurnSecret = "+turnSecret+"\nTurnAllowPeers = 127.0.0.1\n"+
+		// The parallel turnutils_uclient runs share two users, each run
+		// up to four allocations (-y: two clients, RTP and RTCP): past the
+		// default quota of 10 they would get 486 when they overlap.
+		"MaxAllocationsPerUser = 100\n")
 	return s, port, tlsPort, pki
 }
 
