@@ -113,36 +113,9 @@ for tool in go python3 turnserver turnutils_uclient turnutils_peer; do
     echo "turnload: $tool is needed (turnserver and turnutils_*: Debian package coturn, make deps)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipedge-turnload.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port prints a loopback port free for UDP and TCP a moment ago.
-free_port() {
-  python3 - <<'EOF'
-import socket
-for _ in range(100):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        u.close(); t.close()
-EOF
-}
+bench_name=turnload
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 # wait_bound PID NAME PORT waits until 127.0.0.1:PORT/udp is taken (by the
 # server starting), failing when the process exits first or after 10 s.
@@ -165,10 +138,6 @@ udp_snmp() {
     if (name[i] ~ /^(NoPorts|InErrors|RcvbufErrors|SndbufErrors)$/) printf "%s %s ", name[i], $i }' /proc/net/snmp
 }
 
-# cpu_ticks prints utime+stime of a process in clock ticks.
-cpu_ticks() {
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 hz=$(getconf CLK_TCK)
 
 # udp_drops TAG prints the UDP sockets of the machine that have dropped
