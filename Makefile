@@ -95,6 +95,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHost$$' -fuzztime $(FUZZTIME) ./locate
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./wscookie
+	$(GO) test -run '^$$' -fuzz '^FuzzPermit$$' -fuzztime $(FUZZTIME) ./turn/peerpolicy
+	$(GO) test -run '^$$' -fuzz '^FuzzChannelBindFilter$$' -fuzztime $(FUZZTIME) ./turn
+	$(GO) test -run '^$$' -fuzz '^FuzzTURNCredentials$$' -fuzztime $(FUZZTIME) ./web
 
 clean:
 	rm -rf $(BIN)
