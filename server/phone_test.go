@@ -67,13 +67,13 @@ func TestWebPhoneServed(t *testing.T) {
 				if code != tc.page {
 					t.Errorf("%v GET /: %d, want %d", k, code, tc.page)
 				}
-				if code == 200 && (!strings.Contains(body, `<script src="phone.js">`) || !strings.Contains(hd.Get("Content-Security-Policy"), "script-src 'self'")) {
+				if code == 200 && (!strings.Contains(body, `<script type="module" src="phone.js">`) || !strings.Contains(hd.Get("Content-Security-Policy"), "script-src 'self'")) {
 					t.Errorf("%v GET /: not the phone: %v %.200s", k, hd, body)
 				}
 				if code, _, _ = getPage(t, s, k, pki, "/phone.js"); code != tc.page {
 					t.Errorf("%v GET /phone.js: %d, want %d", k, code, tc.page)
 				}
-				if code, _, body = getPage(t, s, k, pki, "/selftest"); code != tc.selftest || code == 200 && !strings.Contains(body, `<script src="selftest.js">`) {
+				if code, _, body = getPage(t, s, k, pki, "/selftest"); code != tc.selftest || code == 200 && !strings.Contains(body, `<script type="module" src="selftest.js">`) {
 					t.Errorf("%v GET /selftest: %d %.100q, want %d, the self-test page", k, code, body, tc.selftest)
 				}
 				// 401 (sign in) where the endpoint is: the client is on

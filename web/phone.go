@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
 	"strconv"
@@ -27,13 +28,35 @@ var assets embed.FS
 const PhonePath = "/"
 
 // phoneFiles are the web phone's URL paths and the files of assets they
-// serve; every other path is 404.
-var phoneFiles = map[string]string{
+// serve, the shared chunks included (withChunks); every other path is 404.
+var phoneFiles = withChunks(map[string]string{
 	"/":                         "index.html",
 	"/index.html":               "index.html",
 	"/phone.js":                 "phone.js",
 	"/phone.css":                "phone.css",
 	"/third-party-licenses.txt": "third-party-licenses.txt",
+})
+
+// chunkPattern matches the shared chunks of the pages' scripts in assets:
+// webphone/build.mjs builds the scripts as ES modules with code
+// splitting, so that what both import (JsSIP) is in one chunk-<hash>.js
+// (the hash is of its content), which phone.js and selftest.js import by
+// relative path.
+const chunkPattern = "chunk-*.js"
+
+// withChunks returns paths (URL path -> file name) with every shared chunk
+// of assets added at /<its name>, beside the pages' scripts: the chunks a
+// build emits are served without naming them here.
+func withChunks(paths map[string]string) map[string]string {
+	out := maps.Clone(paths)
+	names, err := fs.Glob(assets, path.Join("assets", chunkPattern))
+	if err != nil {
+		panic(err) // only a bad pattern, which chunkPattern is not
+	}
+	for _, n := range names {
+		out["/"+path.Base(n)] = path.Base(n)
+	}
+	return out
 }
 
 // PageCSP is the Content-Security-Policy of the pages: their own scripts
@@ -69,8 +92,8 @@ type pageHandler struct {
 }
 
 // NewPhone returns the handler of the web phone: the page at PhonePath
-// and its script, style and licenses, GET and HEAD only, with PageCSP and
-// the other headers of pageHeaders.
+// and its script (with the shared chunks it imports), style and licenses,
+// GET and HEAD only, with PageCSP and the other headers of pageHeaders.
 func NewPhone() (http.Handler, error) {
 	return newPages(phoneFiles)
 }
@@ -153,9 +176,10 @@ func pageHeaders(hd http.Header) {
 }
 
 // ServeHTTP answers GET and HEAD of the known paths; 404 for others, 405
-// for other methods. The files carry no version in their names, so the
-// browser revalidates each time (no-cache) and gets 304 while the ETag
-// (a hash of the content) holds.
+// for other methods. The pages and their scripts carry no version in
+// their names (only the shared chunks do), so the browser revalidates
+// each time (no-cache) and gets 304 while the ETag (a hash of the
+// content) holds.
 func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	pageHeaders(hd)

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,15 +30,38 @@ func servePhone(t *testing.T, method, path string, hdr map[string]string) *http.
 	return w.Result()
 }
 
+// chunkPaths are the URL paths of the shared chunks of the pages' scripts
+// in assets (webphone/build.mjs writes them; one, with JsSIP, for now).
+func chunkPaths(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(assets, "assets/"+chunkPattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
+		t.Fatalf("no %s in assets: the scripts share no chunk", chunkPattern)
+	}
+	var out []string
+	for _, n := range names {
+		out = append(out, "/"+path.Base(n))
+	}
+	return out
+}
+
 func TestPhoneRoutes(t *testing.T) {
+	chunk := chunkPaths(t)[0]
 	for _, tc := range []struct {
 		method, path string
 		code         int
 		ctype, body  string
 	}{
-		{"GET", "/", 200, "text/html; charset=utf-8", `<script src="phone.js"></script>`},
+		{"GET", "/", 200, "text/html; charset=utf-8", `<script type="module" src="phone.js"></script>`},
 		{"GET", "/index.html", 200, "text/html; charset=utf-8", "sipedge phone"},
 		{"GET", "/phone.js", 200, "text/javascript; charset=utf-8", "sipedgePhone"},
+		{"GET", chunk, 200, "text/javascript; charset=utf-8", "JsSIP"},
+		{"HEAD", chunk, 200, "text/javascript; charset=utf-8", ""},
+		{"GET", "/chunk-NOSUCH.js", 404, "", ""},
+		{"GET", "/assets" + chunk, 404, "", ""},
 		{"GET", "/phone.css", 200, "text/css; charset=utf-8", "#status"},
 		{"GET", "/third-party-licenses.txt", 200, "text/plain; charset=utf-8", "==== jssip 3.13.8 (MIT) ===="},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
@@ -48,6 +73,7 @@ func TestPhoneRoutes(t *testing.T) {
 		{"GET", TURNCredentialsPath, 404, "", ""},
 		{"POST", "/", 405, "", ""},
 		{"PUT", "/phone.js", 405, "", ""},
+		{"POST", chunk, 405, "", ""},
 		{"OPTIONS", "/", 405, "", ""},
 	} {
 		resp := servePhone(t, tc.method, tc.path, nil)
@@ -139,6 +165,67 @@ func TestNewWithoutHandlers(t *testing.T) {
 func TestPhoneFilesExist(t *testing.T) {
 	if _, err := NewPhone(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// moduleImport matches the static imports of esbuild's minified ES
+// modules (import{a as b}from"./chunk-X.js", import"./chunk-X.js") and
+// gives the relative path imported.
+var moduleImport = regexp.MustCompile(`(?:\bfrom|\bimport)\s*"(\./[^"]+)"`)
+
+// TestPageImports: each page's script loads as a module from the page's
+// handler alone (the phone's, or the self-test's with the phone off): it
+// and every chunk it imports, at the path the import names, is served as
+// JavaScript. The scripts are the pages' own code, small; JsSIP is in a
+// chunk they share.
+func TestPageImports(t *testing.T) {
+	for _, tc := range []struct {
+		cfg    Config
+		script string
+	}{
+		{Config{Phone: true}, "/phone.js"},
+		{Config{SelfTest: true}, "/selftest.js"},
+	} {
+		h, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := func(p string) string {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s (%s's handler): %d", p, tc.script, rec.Code)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+				t.Errorf("GET %s: Content-Type %q: browsers refuse a module of another type", p, ct)
+			}
+			return rec.Body.String()
+		}
+		body := get(tc.script)
+		if len(body) > 64<<10 {
+			t.Errorf("%s: %d bytes: it bundles JsSIP again instead of importing the shared chunk", tc.script, len(body))
+		}
+		seen := map[string]bool{tc.script: true}
+		todo := []string{tc.script}
+		jssip := false
+		for first := true; len(todo) > 0; first = false {
+			p := todo[0]
+			todo = todo[1:]
+			if !first {
+				body = get(p)
+			}
+			jssip = jssip || strings.Contains(body, "JsSIP")
+			for _, m := range moduleImport.FindAllStringSubmatch(body, -1) {
+				imp := path.Join(path.Dir(p), m[1])
+				if !seen[imp] {
+					seen[imp] = true
+					todo = append(todo, imp)
+				}
+			}
+		}
+		if len(seen) < 2 || !jssip {
+			t.Errorf("%s imports %v: no shared chunk with JsSIP", tc.script, seen)
+		}
 	}
 }
 

@@ -9,16 +9,17 @@ const SelfTestPath = "/selftest"
 
 // selfTestFiles are the self-test page's URL paths and the files of
 // assets they serve. The page links its script and style relative to
-// SelfTestPath, so they sit beside it at the root.
-var selfTestFiles = map[string]string{
+// SelfTestPath, so they sit beside it at the root, with the chunks the
+// script shares with the phone's (withChunks), which it imports.
+var selfTestFiles = withChunks(map[string]string{
 	SelfTestPath:    "selftest.html",
 	"/selftest.js":  "selftest.js",
 	"/selftest.css": "selftest.css",
-}
+})
 
 // NewSelfTest returns the handler of the self-test page and its script
-// and style: GET and HEAD only, with the phone's security headers
-// (PageCSP). New routes it when Config.SelfTest is set.
+// (with the shared chunks) and style: GET and HEAD only, with the phone's
+// security headers (PageCSP). New routes it when Config.SelfTest is set.
 func NewSelfTest() (http.Handler, error) {
 	return newPages(selfTestFiles)
 }

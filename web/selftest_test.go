@@ -22,9 +22,10 @@ func TestSelfTestRoutes(t *testing.T) {
 	for _, tt := range []struct {
 		path, ctype, has string
 	}{
-		{SelfTestPath, "text/html; charset=utf-8", `<script src="selftest.js">`},
+		{SelfTestPath, "text/html; charset=utf-8", `<script type="module" src="selftest.js">`},
 		{"/selftest.js", "text/javascript; charset=utf-8", "turn-credentials"},
 		{"/selftest.css", "text/css; charset=utf-8", ".checks"},
+		{chunkPaths(t)[0], "text/javascript; charset=utf-8", "JsSIP"},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))

@@ -10,8 +10,16 @@
 // To add a page: add its script and style to `entries` and its HTML to
 // `copied` (one line each, e.g. 'selftest.js'); src/<name> is built to
 // <outdir>/<name>. web/phone.go decides which files are served.
-import { mkdirSync, readFileSync, writeFileSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+//
+// The scripts are ES modules built with code splitting: what several
+// entries import (JsSIP) goes once into a shared chunk,
+// <outdir>/chunk-<hash>.js, which the entries import by relative path;
+// the pages load only their entry (<script type="module" src="...">).
+// The hash is of the chunk's content, so its name changes only with it;
+// web/phone.go serves every chunk-*.js of web/assets with both pages.
+// Chunks of earlier builds left in outdir are removed.
+import { mkdirSync, readFileSync, writeFileSync, copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -29,6 +37,10 @@ export const copied = [
   'index.html',
   'selftest.html',
 ];
+
+// The names of the shared chunks (esbuild's [hash] is of the content).
+export const chunkNames = 'chunk-[hash]';
+const chunkFile = /^chunk-[A-Za-z0-9_-]+\.js$/;
 
 // The file that carries the licenses of the bundled npm packages (JsSIP
 // and what it imports), which have no legal comments of their own.
@@ -54,15 +66,19 @@ function licenses(metafile) {
   return out.join('\n');
 }
 
-export async function build(outdir) {
+export async function build(dir) {
+  const outdir = resolve(dir);
   mkdirSync(outdir, { recursive: true });
   const result = await esbuild.build({
     absWorkingDir: here,
     entryPoints: entries.map((e) => ({ in: join('src', e), out: e.replace(/\.[^.]+$/, '') })),
     outdir,
+    entryNames: '[name]',
+    chunkNames,
     bundle: true,
+    splitting: true,
     minify: true,
-    format: 'iife',
+    format: 'esm',
     platform: 'browser',
     target: 'es2020',
     sourcemap: false,
@@ -78,6 +94,11 @@ export async function build(outdir) {
     copyFileSync(src, join(outdir, f));
   }
   writeFileSync(join(outdir, licensesFile), licenses(result.metafile));
+  // Chunks this build did not write are from an earlier one.
+  const written = new Set(Object.keys(result.metafile.outputs).map((o) => relative(outdir, join(here, o))));
+  for (const f of readdirSync(outdir)) {
+    if (chunkFile.test(f) && !written.has(f)) rmSync(join(outdir, f));
+  }
   return outdir;
 }
 
