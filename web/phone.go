@@ -40,8 +40,8 @@ var phoneFiles = withChunks(map[string]string{
 // chunkPattern matches the shared chunks of the pages' scripts in assets:
 // webphone/build.mjs builds the scripts as ES modules with code
 // splitting, so that what both import (JsSIP) is in one chunk-<hash>.js
-// (the hash is of its content), which phone.js and selftest.js import by
-// relative path.
+// (esbuild's hash of its content), which phone.js and selftest.js import
+// by relative path.
 const chunkPattern = "chunk-*.js"
 
 // withChunks returns paths (URL path -> file name) with every shared chunk

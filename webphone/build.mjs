@@ -15,7 +15,8 @@
 // entries import (JsSIP) goes once into a shared chunk,
 // <outdir>/chunk-<hash>.js, which the entries import by relative path;
 // the pages load only their entry (<script type="module" src="...">).
-// The hash is of the chunk's content, so its name changes only with it;
+// The hash is esbuild's, of the chunk's content and its inputs' paths, so
+// its name changes with JsSIP or esbuild, not between builds;
 // web/phone.go serves every chunk-*.js of web/assets with both pages.
 // Chunks of earlier builds left in outdir are removed.
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
@@ -38,7 +39,7 @@ export const copied = [
   'selftest.html',
 ];
 
-// The names of the shared chunks (esbuild's [hash] is of the content).
+// The names of the shared chunks.
 export const chunkNames = 'chunk-[hash]';
 const chunkFile = /^chunk-[A-Za-z0-9_-]+\.js$/;
 
@@ -77,6 +78,11 @@ export async function build(dir) {
     chunkNames,
     bundle: true,
     splitting: true,
+    // esbuild's [hash] covers the inputs' paths as well as the content:
+    // take node_modules' paths as they are under webphone/, not where a
+    // symlinked node_modules points, so that the chunk's name is the same
+    // in every checkout.
+    preserveSymlinks: true,
     minify: true,
     format: 'esm',
     platform: 'browser',
