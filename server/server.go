@@ -367,7 +367,9 @@ func (s *Server) listenShared(l *config.Listener, tc *tls.Config) (netip.AddrPor
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	mux, err := mux443.New(ln, mux443.Config{TLS: tc, Logger: s.log.With("component", "mux443")})
+	// The web side's connection limits count from accept, TURN's too:
+	// the mux cannot tell them apart before the handshake.
+	mux, err := mux443.New(s.tm.LimitListener(ln), mux443.Config{TLS: tc, Logger: s.log.With("component", "mux443")})
 	if err != nil {
 		ln.Close()
 		return netip.AddrPort{}, err

@@ -151,6 +151,8 @@ type Manager struct {
 	byRemote map[remoteKey]*streamConn
 	perIP    map[netip.Addr]int
 	newConns map[netip.Addr]*connBucket
+	// web counts the connections of the HTTP listeners (LimitListener).
+	web webConns
 	nextID   FlowID
 	logged   map[string]time.Time
 	stats    Stats
@@ -199,6 +201,7 @@ func NewManager(cfg Config, h Handler) *Manager {
 		byPeer:   make(map[udpPeer]*udpFlow),
 		byRemote: make(map[remoteKey]*streamConn),
 		perIP:    make(map[netip.Addr]int),
+		web:      webConns{perIP: make(map[netip.Addr]int)},
 		newConns: make(map[netip.Addr]*connBucket),
 		logged:   make(map[string]time.Time),
 		stop:     make(chan struct{}),

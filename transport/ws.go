@@ -288,6 +288,7 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
 	}
+	ln = m.LimitListener(ln)
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)
 	}
