@@ -152,10 +152,10 @@ type Manager struct {
 	perIP    map[netip.Addr]int
 	newConns map[netip.Addr]*connBucket
 	// web counts the connections of the HTTP listeners (LimitListener).
-	web webConns
-	nextID   FlowID
-	logged   map[string]time.Time
-	stats    Stats
+	web    webConns
+	nextID FlowID
+	logged map[string]time.Time
+	stats  Stats
 
 	wg   sync.WaitGroup
 	stop chan struct{}
