@@ -63,7 +63,7 @@ type Config struct {
 
 // Stats are counters since New.
 type Stats struct {
-	HTTP, TURN uint64 // connections handed over
+	HTTP, TURN uint64 // connections each listener's Accept returned
 	// Failed counts handshakes that failed or timed out, clients silent
 	// past Timeout, and connections no consumer took in time.
 	Failed uint64
@@ -275,7 +275,6 @@ func newSub(m *Mux, n *atomic.Uint64) *sub {
 func (s *sub) hand(ctx context.Context, c, raw net.Conn) {
 	select {
 	case s.ch <- c:
-		s.n.Add(1)
 	case <-ctx.Done():
 		s.m.fail(raw, "hand-over", ctx.Err())
 	case <-s.closed:
@@ -286,6 +285,9 @@ func (s *sub) hand(ctx context.Context, c, raw net.Conn) {
 func (s *sub) Accept() (net.Conn, error) {
 	select {
 	case c := <-s.ch:
+		// Counted here, not by the sender, so that whoever accepted it
+		// sees it counted.
+		s.n.Add(1)
 		return c, nil
 	case <-s.closed:
 		return nil, net.ErrClosed

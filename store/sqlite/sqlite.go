@@ -34,7 +34,7 @@ import (
 
 	"github.com/sipedge/sipedge/store"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	sqlite "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
 // FileName is the database's name in the data directory.
@@ -129,11 +129,41 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(2)
 	s := &DB{db: db, path: abs}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", abs, err)
 	}
 	return s, nil
+}
+
+// migrateRetrying is migrate, tried again while the database is busy, for
+// at most BusyTimeout. The busy timeout does not cover every case: when
+// several connections open a new file at once (two processes started
+// together), switching it to WAL can find another connection's lock in a
+// way SQLite answers SQLITE_BUSY at once, without waiting, to avoid a
+// deadlock.
+func (s *DB) migrateRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(BusyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or an extended code
+// of it).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // prepareFile creates path with mode 0600 when it does not exist, and
