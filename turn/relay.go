@@ -43,6 +43,8 @@ type relays struct {
 	// caps are the capped TCP allocations' caps by port, for the Connects
 	// from them; made by the first.
 	caps map[uint16]*limiter
+	// held are the ports kept for reservations (reserve.go).
+	held map[uint16]*heldPort
 	open sync.WaitGroup
 }
 
@@ -76,7 +78,7 @@ func (r *relays) AllocatePacketConn(conf pturn.AllocateListenerConfig) (net.Pack
 		return nil, nil, err
 	}
 	try := func(port uint16) (net.PacketConn, net.Addr, error) {
-		c, err := net.ListenPacket(conf.Network, net.JoinHostPort(r.bind.String(), strconv.Itoa(int(port)))) //nolint:noctx
+		c, err := r.listenRelay(conf.Network, port, conf.RequestedPort != 0)
 		if err != nil {
 			return nil, nil, err
 		}

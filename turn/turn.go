@@ -427,6 +427,9 @@ func (s *Server) untrack(c *tcpConn) {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeErr = s.pion.Close()
+		for _, r := range s.relays {
+			r.closeHeld()
+		}
 		s.mu.Lock()
 		s.closed = true
 		conns := make([]*tcpConn, 0, len(s.conns))
