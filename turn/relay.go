@@ -59,12 +59,14 @@ func (r *relays) port() uint16 {
 // family refuses an allocation of the other address family than the bind
 // address's (pion answers 508).
 func (r *relays) family(network string) error {
-	v6 := len(network) > 0 && network[len(network)-1] == '6'
-	if r.bind.Is6() != v6 {
+	if r.bind.Is6() != isV6(network) {
 		return errors.New("turn: the relay address is not of the requested address family")
 	}
 	return nil
 }
+
+// isV6 reports whether pion's network ("udp4", "tcp6"...) is IPv6.
+func isV6(network string) bool { return len(network) > 0 && network[len(network)-1] == '6' }
 
 func (r *relays) failed(userID string) {
 	if userID != "" {

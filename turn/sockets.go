@@ -101,7 +101,8 @@ func unassigned(err error) bool { return errors.Is(err, syscall.EADDRNOTAVAIL) }
 // to the listener's own address: an allocation gets a relay of the address
 // family it asks for (RFC 8656 §7.2, REQUESTED-ADDRESS-FAMILY), on the
 // listener's address or, for the other family, on another address of the
-// server; a family with no address is refused (pion answers 508).
+// server. One family may be missing (nil): a request for it goes to the
+// other, whose family check refuses it (pion answers 508).
 type relayFamilies struct {
 	v4, v6 *relays
 }
@@ -110,44 +111,23 @@ var _ pturn.RelayAddressGenerator = relayFamilies{}
 
 func (f relayFamilies) Validate() error { return nil }
 
-func (f relayFamilies) pick(network, userID string) (*relays, error) {
-	r := f.v4
-	if len(network) > 0 && network[len(network)-1] == '6' {
-		r = f.v6
+func (f relayFamilies) pick(network string) *relays {
+	if isV6(network) && f.v6 != nil || f.v4 == nil {
+		return f.v6
 	}
-	if r == nil {
-		if f.v4 != nil {
-			f.v4.failed(userID)
-		} else {
-			f.v6.failed(userID)
-		}
-		return nil, fmt.Errorf("turn: no relay address of the family of %s", network)
-	}
-	return r, nil
+	return f.v4
 }
 
 func (f relayFamilies) AllocatePacketConn(conf pturn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
-	r, err := f.pick(conf.Network, conf.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r.AllocatePacketConn(conf)
+	return f.pick(conf.Network).AllocatePacketConn(conf)
 }
 
 func (f relayFamilies) AllocateListener(conf pturn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
-	r, err := f.pick(conf.Network, conf.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r.AllocateListener(conf)
+	return f.pick(conf.Network).AllocateListener(conf)
 }
 
 func (f relayFamilies) AllocateConn(conf pturn.AllocateConnConfig) (net.Conn, error) {
-	r, err := f.pick(conf.Network, "")
-	if err != nil {
-		return nil, err
-	}
-	return r.AllocateConn(conf)
+	return f.pick(conf.Network).AllocateConn(conf)
 }
 
 // sameFamily picks, among addrs, the relay address of a wildcard listener
