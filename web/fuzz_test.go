@@ -27,14 +27,7 @@ func FuzzTURNCredentials(f *testing.F) {
 	}
 	cfg := testConfig()
 	cfg.Limits = auth.Limits{DelayAfter: -1, MaxSources: 64, MaxUsers: 64}
-	tc, err := NewTURNCredentials(cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	h, err := New(Config{TURN: tc})
-	if err != nil {
-		f.Fatal(err)
-	}
+	h := newHandler(f, cfg)
 	f.Fuzz(func(t *testing.T, authz, host, origin, query string) {
 		r := httptest.NewRequest("GET", "https://sip.example.com/turn-credentials", nil)
 		r.URL.RawQuery = query

@@ -49,7 +49,7 @@ func testConfig() TURNConfig {
 	}
 }
 
-func newHandler(t *testing.T, cfg TURNConfig) http.Handler {
+func newHandler(t testing.TB, cfg TURNConfig) http.Handler {
 	t.Helper()
 	tc, err := NewTURNCredentials(cfg)
 	if err != nil {
