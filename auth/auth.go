@@ -548,24 +548,12 @@ func (a *Authenticator) uriMatches(req *sip.Message, uri string) bool {
 // decodeHex decodes s (either case) into dst, which has len(s)/2 bytes.
 func decodeHex(dst []byte, s string) bool {
 	for i := 0; i < len(dst); i++ {
-		hi, ok1 := fromHex(s[2*i])
-		lo, ok2 := fromHex(s[2*i+1])
+		hi, ok1 := sip.Unhex(s[2*i])
+		lo, ok2 := sip.Unhex(s[2*i+1])
 		if !ok1 || !ok2 {
 			return false
 		}
 		dst[i] = hi<<4 | lo
 	}
 	return true
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

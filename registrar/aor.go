@@ -41,8 +41,8 @@ func writeUser(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
+			hi, ok1 := sip.Unhex(s[i+1])
+			lo, ok2 := sip.Unhex(s[i+2])
 			if ok1 && ok2 {
 				d := hi<<4 | lo
 				if unreserved(d) {
@@ -69,16 +69,4 @@ func unreserved(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("-_.!~*'()", c) >= 0
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

@@ -57,6 +57,16 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f'
 }
 
+// Unhex returns the value of the hex digit c (either case) and whether c is
+// one, for the packages that read %-escapes and hex digests beside the
+// parser (registrar, auth).
+func Unhex(c byte) (byte, bool) {
+	if !isHex(c) {
+		return 0, false
+	}
+	return unhex(c), true
+}
+
 func unhex(c byte) byte {
 	switch {
 	case c >= '0' && c <= '9':
