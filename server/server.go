@@ -359,17 +359,11 @@ func (s *Server) listen(l *config.Listener) (netip.AddrPort, transport.Kind, err
 // listenShared opens WSS listener l on a port it shares with TURN over
 // TLS (mux443): the web side is served here, the TURN side by startTURN.
 func (s *Server) listenShared(l *config.Listener, tc *tls.Config) (netip.AddrPort, error) {
-	network := "tcp6"
-	if l.Addr.Addr().Unmap().Is4() {
-		network = "tcp4"
-	}
-	ln, err := net.Listen(network, l.Addr.String())
+	ln, err := s.tm.ListenShared(l.Addr.String())
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	// The web side's connection limits count from accept, TURN's too:
-	// the mux cannot tell them apart before the handshake.
-	mux, err := mux443.New(s.tm.LimitListener(ln), mux443.Config{TLS: tc, Logger: s.log.With("component", "mux443")})
+	mux, err := mux443.New(ln, mux443.Config{TLS: tc, Logger: s.log.With("component", "mux443")})
 	if err != nil {
 		ln.Close()
 		return netip.AddrPort{}, err

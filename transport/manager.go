@@ -151,7 +151,7 @@ type Manager struct {
 	byRemote map[remoteKey]*streamConn
 	perIP    map[netip.Addr]int
 	newConns map[netip.Addr]*connBucket
-	// web counts the connections of the HTTP listeners (LimitListener).
+	// web counts the connections of the web listeners (listenWeb).
 	web    webConns
 	nextID FlowID
 	logged map[string]time.Time

@@ -1,12 +1,13 @@
 package transport
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
 )
 
-// webConns counts the connections LimitListener admitted. It has a lock
+// webConns counts the connections listenWeb's listeners admitted. It has a lock
 // of its own, not m.mu: a connection gives its place back in Close, which
 // the Manager calls while holding m.mu.
 type webConns struct {
@@ -15,20 +16,36 @@ type webConns struct {
 	perIP map[netip.Addr]int
 }
 
-// LimitListener bounds the connections ln accepts for the web side (SIP
-// over WebSocket, the pages, the TURN credentials), counted from accept,
-// before any TLS or HTTP: MaxConns in total and MaxConnsPerIP from one
-// address, a trusted proxy's (Config.TrustedProxies) only in the total.
-// Flows count only once their WebSocket handshake is done, and net/http
-// caps neither, so without this a client could hold any number of
-// connections in the handshake or idle between requests. A connection
+// ListenShared opens the TCP listener of a web port that something else
+// shares (package mux443 sorts TLS connections between the web side and
+// TURN): on addr's address family, with the web connection limits from
+// accept (see listenWeb), which the shared connections count against
+// too, since they cannot be told apart before the handshake. Its web
+// side is then served by ServeWSS.
+func (m *Manager) ListenShared(addr string) (net.Listener, error) {
+	ln, err := m.listenWeb(addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// listenWeb opens a TCP listener for the web side (SIP over WebSocket,
+// the pages, the TURN credentials) whose connections are bounded from
+// accept, before any TLS or HTTP: MaxConns in total and MaxConnsPerIP from
+// one address, a trusted proxy's (Config.TrustedProxies) only in the
+// total. Flows count only once their WebSocket handshake is done, and
+// net/http caps neither, so without this a client could hold any number
+// of connections in the handshake or idle between requests. A connection
 // that becomes a WebSocket flow keeps its place here too until it closes.
 // Past a limit a connection is closed at once and counted in
-// Stats.ConnsRefused. ListenWS and ListenWSS apply it themselves; a
-// listener given to ServeWSS (a port shared with TURN) should be the
-// raw TCP one wrapped by it.
-func (m *Manager) LimitListener(ln net.Listener) net.Listener {
-	return &limitedListener{Listener: ln, m: m}
+// Stats.ConnsRefused.
+func (m *Manager) listenWeb(addr string) (net.Listener, error) {
+	ln, err := net.Listen(family("tcp", addr), addr) //nolint:noctx
+	if err != nil {
+		return nil, err
+	}
+	return &limitedListener{Listener: ln, m: m}, nil
 }
 
 type limitedListener struct {
@@ -43,16 +60,17 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := addrPortOf(c.RemoteAddr()).Addr()
-		if l.m.admitWeb(ip) {
-			return &limitedConn{Conn: c, m: l.m, ip: ip}, nil
+		trusted := l.m.trusted(ip)
+		if l.m.admitWeb(ip, trusted) {
+			return &limitedConn{Conn: c, m: l.m, ip: ip, trusted: trusted}, nil
 		}
 		c.Close()
 	}
 }
 
-// admitWeb takes a place for a connection from ip, or says there is none.
-func (m *Manager) admitWeb(ip netip.Addr) bool {
-	trusted := m.trusted(ip)
+// admitWeb takes a place for a connection from ip (a trusted proxy's when
+// trusted), or says there is none.
+func (m *Manager) admitWeb(ip netip.Addr, trusted bool) bool {
 	w := &m.web
 	w.mu.Lock()
 	ok := w.n < m.cfg.MaxConns && (trusted || w.perIP[ip] < m.cfg.MaxConnsPerIP)
@@ -70,9 +88,8 @@ func (m *Manager) admitWeb(ip netip.Addr) bool {
 	return ok
 }
 
-// releaseWeb gives back the place of a connection from ip.
-func (m *Manager) releaseWeb(ip netip.Addr) {
-	trusted := m.trusted(ip)
+// releaseWeb gives back the place admitWeb took.
+func (m *Manager) releaseWeb(ip netip.Addr, trusted bool) {
 	w := &m.web
 	w.mu.Lock()
 	w.n--
@@ -87,13 +104,14 @@ func (m *Manager) releaseWeb(ip netip.Addr) {
 // limitedConn gives its place back when closed, once.
 type limitedConn struct {
 	net.Conn
-	m    *Manager
-	ip   netip.Addr
-	once sync.Once
+	m       *Manager
+	ip      netip.Addr
+	trusted bool
+	once    sync.Once
 }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.m.releaseWeb(c.ip) })
+	c.once.Do(func() { c.m.releaseWeb(c.ip, c.trusted) })
 	return err
 }

@@ -284,11 +284,10 @@ func (m *Manager) ListenWSS(addr string, cfg *tls.Config) (netip.AddrPort, error
 }
 
 func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.AddrPort, error) {
-	ln, err := net.Listen(family("tcp", addr), addr)
+	ln, err := m.listenWeb(addr)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("transport: listen %v %s: %w", kind, addr, err)
 	}
-	ln = m.LimitListener(ln)
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)
 	}
@@ -297,7 +296,7 @@ func (m *Manager) listenHTTP(addr string, kind Kind, cfg *tls.Config) (netip.Add
 
 // ServeWSS serves SIP over secure WebSocket (and Config.HTTP) on ln,
 // whose connections are TLS already: the HTTP side of a port shared with
-// TURN (package mux443). A connection that is not a *tls.Conn but has a
+// TURN (package mux443) over a ListenShared listener. A connection that is not a *tls.Conn but has a
 // ConnectionState method gives its requests that TLS state. Closing the
 // Manager closes ln.
 func (m *Manager) ServeWSS(ln net.Listener) (netip.AddrPort, error) {
