@@ -76,7 +76,7 @@ func (s *Server) startTURN() error {
 	s.log.Info("TURN listening", "udp", srv.UDPAddrs(), "tcp", srv.TCPAddrs(), "tls", srv.TLSAddrs(), "relay", relay,
 		"ports", strconv.Itoa(int(t.PortMin))+"-"+strconv.Itoa(int(t.PortMax)), "realm", realm,
 		"rest-secrets", len(s.restSecrets()))
-	if t.TLSPort == 0 {
+	if t.TLSPort == 0 && len(s.muxes) == 0 {
 		s.log.Info("TURN over TLS is off: set TlsTurnPort and a certificate (TurnTlsCertificate/TurnTlsPrivateKey, or TLSCertificate/TLSPrivateKey) to serve turns:")
 	}
 	return nil
