@@ -6,22 +6,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/sipedge/sipedge/store"
 )
 
 func domainCommand(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") || strings.Contains(args[0], "=") {
-		fmt.Fprintf(stderr, "sipedge: domain needs a command: add, remove or list\n\n%s", usage)
-		return 2
-	}
-	sub := args[0]
-	cmd := "domain " + sub
-	switch sub {
-	case "add", "remove", "list":
-	default:
-		fmt.Fprintf(stderr, "sipedge: unknown command %q (domain add, remove or list)\n\n%s", cmd, usage)
+	sub, cmd, ok := subcommand("domain", args, stderr, "add", "remove", "list")
+	if !ok {
 		return 2
 	}
 	a, ok := parseStoreArgs(cmd, args[1:], false, stderr)

@@ -110,17 +110,26 @@ func parseAddress(s string) (user, domain string, err error) {
 	return user, domain, nil
 }
 
-func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// subcommand reads the sub-command of command (args[0]), one of subs,
+// and returns it with the full command's name for messages; otherwise it
+// says what is wrong on stderr.
+func subcommand(command string, args []string, stderr io.Writer, subs ...string) (sub, cmd string, ok bool) {
+	words := strings.Join(subs[:len(subs)-1], ", ") + " or " + subs[len(subs)-1]
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") || strings.Contains(args[0], "=") {
-		fmt.Fprintf(stderr, "sipedge: user needs a command: add, passwd, remove or list\n\n%s", usage)
-		return 2
+		fmt.Fprintf(stderr, "sipedge: %s needs a command: %s\n\n%s", command, words, usage)
+		return "", "", false
 	}
-	sub := args[0]
-	cmd := "user " + sub
-	switch sub {
-	case "add", "passwd", "remove", "list":
-	default:
-		fmt.Fprintf(stderr, "sipedge: unknown command %q (user add, passwd, remove or list)\n\n%s", cmd, usage)
+	sub, cmd = args[0], command+" "+args[0]
+	if !slices.Contains(subs, sub) {
+		fmt.Fprintf(stderr, "sipedge: unknown command %q (%s %s)\n\n%s", cmd, command, words, usage)
+		return "", "", false
+	}
+	return sub, cmd, true
+}
+
+func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	sub, cmd, ok := subcommand("user", args, stderr, "add", "passwd", "remove", "list")
+	if !ok {
 		return 2
 	}
 	a, ok := parseStoreArgs(cmd, args[1:], sub == "add" || sub == "passwd", stderr)
