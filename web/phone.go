@@ -13,6 +13,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,23 +104,49 @@ func NewPhone() (http.Handler, error) {
 func newPages(paths map[string]string) (*pageHandler, error) {
 	h := &pageHandler{files: make(map[string]asset, len(paths))}
 	for p, name := range paths {
-		b, err := fs.ReadFile(assets, path.Join("assets", name))
+		a, err := loadAsset(name)
 		if err != nil {
 			return nil, fmt.Errorf("web: page %s: %w", p, err)
-		}
-		ctype, ok := contentTypes[path.Ext(name)]
-		if !ok {
-			return nil, fmt.Errorf("web: page %s: no content type for %s", p, name)
-		}
-		a := asset{body: b, ctype: ctype, etag: etag(b)}
-		if gz, err := gzipped(b); err != nil {
-			return nil, fmt.Errorf("web: page %s: %w", p, err)
-		} else if len(gz) < len(b)*9/10 {
-			a.gz, a.gzETag = gz, etag(gz)
 		}
 		h.files[p] = a
 	}
 	return h, nil
+}
+
+// loaded are the files of assets read (and gzipped) so far, by name: a
+// file that several paths or both pages serve (index.html at / and
+// /index.html, the shared chunks) is read and compressed once.
+var loaded struct {
+	sync.Mutex
+	m map[string]asset
+}
+
+// loadAsset reads the file name of assets, once.
+func loadAsset(name string) (asset, error) {
+	loaded.Lock()
+	defer loaded.Unlock()
+	if a, ok := loaded.m[name]; ok {
+		return a, nil
+	}
+	b, err := fs.ReadFile(assets, path.Join("assets", name))
+	if err != nil {
+		return asset{}, err
+	}
+	ctype, ok := contentTypes[path.Ext(name)]
+	if !ok {
+		return asset{}, fmt.Errorf("no content type for %s", name)
+	}
+	a := asset{body: b, ctype: ctype, etag: etag(b)}
+	if gz, err := gzipped(b); err != nil {
+		return asset{}, err
+	} else if len(gz) < len(b)*9/10 {
+		a.gz, a.gzETag = gz, etag(gz)
+	}
+	if loaded.m == nil {
+		loaded.m = make(map[string]asset)
+	}
+	loaded.m[name] = a
+	return a, nil
 }
 
 // etag is a strong ETag of b: a hash of its bytes.
